@@ -1,0 +1,133 @@
+"""snflow's settings: one tree, read from ``SNFLOW_*`` environment variables.
+
+Nothing here opens a connection or a file; it only says where things are and how
+long to wait. Read it through :func:`get_settings`; tests override it with
+:func:`use_settings` (a context manager), never by mutating globals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from contextvars import ContextVar
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["SETTINGS_FILE", "Settings", "SshSettings", "get_settings", "use_settings"]
+
+
+class SshSettings(BaseSettings):
+    """How snflow reaches service and compute nodes (``SNFLOW_SSH_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SNFLOW_SSH_", extra="ignore")
+
+    user: str = Field(default="root", description="Remote user on every node.")
+    identity: Path | None = Field(
+        default=None,
+        description="Private key file; default $SNFLOW_HOME/id_ed25519 when it exists.",
+    )
+    known_hosts: Path | None = Field(
+        default=None, description="known_hosts file; default $SNFLOW_HOME/known_hosts."
+    )
+    accept_new_host_keys: bool = Field(
+        default=False,
+        description="Record the key of a host seen for the first time instead of refusing it. "
+        "A changed key is always refused.",
+    )
+    port: int = Field(default=22, ge=1, le=65535, description="Default SSH port of a node.")
+    connect_timeout: float = Field(default=10.0, gt=0, le=600, description="TCP connect, seconds.")
+    banner_timeout: float = Field(default=15.0, gt=0, le=600, description="SSH banner, seconds.")
+    auth_timeout: float = Field(default=15.0, gt=0, le=600, description="Authentication, seconds.")
+    command_timeout: float = Field(
+        default=600.0, gt=0, le=86400, description="Default limit for one remote command, seconds."
+    )
+    handshakes_per_host: int = Field(
+        default=8, ge=1, le=10, description="Concurrent SSH handshakes towards one host."
+    )
+    retries: int = Field(default=3, ge=0, le=10, description="Retries on banner/reset errors.")
+
+
+class Settings(BaseSettings):
+    """The root of snflow's settings (``SNFLOW_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SNFLOW_", extra="ignore")
+
+    home: Path = Field(
+        default_factory=lambda: Path.home() / ".snflow",
+        description="snflow's own directory: database, keys, known_hosts, virtual cluster.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the cluster database; default SQLite in $SNFLOW_HOME. "
+        "PostgreSQL: postgresql+psycopg://user:password@host/db",
+    )
+    fanout: int = Field(
+        default=64, ge=1, le=1024, description="Nodes worked on at once by a command."
+    )
+    ssh: SshSettings = Field(default_factory=SshSettings)
+
+    @property
+    def effective_database_url(self) -> str:
+        """The configured database URL, or the default SQLite file under ``home``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.home / 'cluster.sqlite'}"
+
+
+_override: ContextVar[Settings | None] = ContextVar("snflow_settings_override", default=None)
+
+
+#: File under ``$SNFLOW_HOME`` with ``SNFLOW_*=value`` lines (written by ``snflow sim up``);
+#: the environment wins over it.
+SETTINGS_FILE = "settings.env"
+
+
+def get_settings() -> Settings:
+    """The settings in force: an override set by :func:`use_settings`, else the environment,
+    then ``$SNFLOW_HOME/settings.env``."""
+    override = _override.get()
+    if override is not None:
+        return override
+    settings = Settings()
+    env_file = settings.home / SETTINGS_FILE
+    if not env_file.is_file():
+        return settings
+    values = _read_env_file(env_file)
+    with _environ_defaults(values):
+        return Settings()
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        name, sep, value = line.strip().partition("=")
+        if sep and name.startswith("SNFLOW_") and not name.startswith("#"):
+            values[name.strip()] = value.strip()
+    return values
+
+
+@contextlib.contextmanager
+def _environ_defaults(values: dict[str, str]) -> Iterator[None]:
+    # Nested settings groups read os.environ themselves, so the file's values are put there
+    # for the moment of construction, never overriding what the environment already has.
+    added = [k for k in values if k not in os.environ]
+    for key in added:
+        os.environ[key] = values[key]
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+@contextlib.contextmanager
+def use_settings(settings: Settings) -> Iterator[Settings]:
+    """Make ``settings`` the ones :func:`get_settings` returns inside the block."""
+    token = _override.set(settings)
+    try:
+        yield settings
+    finally:
+        _override.reset(token)

@@ -1,0 +1,96 @@
+"""Shared fixtures: an isolated ``SNFLOW_HOME`` for every test, and databases.
+
+Every database test runs twice through :func:`db_url`: on SQLite and on a real PostgreSQL
+server that this test session starts itself (see ``tests/pg.py``). Without the server's
+binaries the PostgreSQL half is skipped, except under CI (env ``CI`` set), where it fails.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pg import PostgresServer, find_bindir
+
+POSTGRES_MISSING = (
+    "PostgreSQL server binaries not found (run ./scripts/test as root to install them)"
+)
+
+_database_numbers = itertools.count(1)
+
+
+def _dispose_engines() -> None:
+    try:
+        from snflow.models.db import dispose_engines
+    except ImportError:
+        return
+    dispose_engines()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the whole session, on 127.0.0.1 at a free port."""
+    bindir = find_bindir()
+    if bindir is None:
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"{POSTGRES_MISSING}; CI must not skip the PostgreSQL tests")
+        pytest.skip(POSTGRES_MISSING)
+    with PostgresServer(bindir) as server:
+        yield server
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgres", id="postgres", marks=pytest.mark.postgres),
+    ]
+)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database for this test: SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/cluster.sqlite"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    name = f"t{next(_database_numbers)}"
+    url = server.create_database(name)
+    try:
+        yield url
+    finally:
+        _dispose_engines()
+        server.drop_database(name)
+
+
+@pytest.fixture
+def use_db(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Make :func:`db_url`'s database snflow's database (``SNFLOW_DATABASE_URL``)."""
+    monkeypatch.setenv("SNFLOW_DATABASE_URL", db_url)
+    return db_url
+
+
+@pytest.fixture(autouse=True)
+def snflow_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``SNFLOW_HOME`` in a temporary directory; no other ``SNFLOW_*`` from the environment.
+
+    So no test reads or writes ``~/.snflow`` or a developer's own database.
+    """
+    for name in list(os.environ):
+        if name.startswith("SNFLOW_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "snflow_home"
+    home.mkdir()
+    monkeypatch.setenv("SNFLOW_HOME", str(home))
+    return home
+
+
+@pytest.fixture(autouse=True)
+def _dispose_engines_after_test() -> Iterator[None]:
+    """Close snflow's pooled connections after each test (no leak between databases)."""
+    yield
+    _dispose_engines()
