@@ -1,0 +1,37 @@
+"""``snflow nodels``: list nodes and their effective attributes (xCAT's nodels)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from snflow.cli._common import run_report
+from snflow.models import db
+from snflow.models.cluster import ClusterView
+from snflow.models.listing import list_nodes
+from snflow.models.report import CommandReport
+
+__all__ = ["nodels"]
+
+
+def nodels(
+    noderange: Annotated[
+        str | None, typer.Argument(help="Nodes to list (default: every node).", show_default=False)
+    ] = None,
+    columns: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="table.column, a table, groups/tags/mgt, or a selection like nodehm.mgt==ipmi.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """List nodes in natural order: nodels [noderange] [table.column ...].
+    Values are effective: inherited from groups, regex values evaluated."""
+
+    def action() -> CommandReport:
+        with db.read_connection() as conn:
+            return list_nodes(ClusterView(conn), noderange, tuple(columns or ()))
+
+    run_report(action)
