@@ -16,7 +16,14 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["SETTINGS_FILE", "Settings", "SshSettings", "get_settings", "use_settings"]
+__all__ = [
+    "SETTINGS_FILE",
+    "PrefectSettings",
+    "Settings",
+    "SshSettings",
+    "get_settings",
+    "use_settings",
+]
 
 
 class SshSettings(BaseSettings):
@@ -50,6 +57,28 @@ class SshSettings(BaseSettings):
     retries: int = Field(default=3, ge=0, le=10, description="Retries on banner/reset errors.")
 
 
+class PrefectSettings(BaseSettings):
+    """Where flow runs are recorded (``SNFLOW_PREFECT_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SNFLOW_PREFECT_", extra="ignore")
+
+    api_url: str | None = Field(
+        default=None,
+        description="A Prefect server to use (http://host:port/api). Unset: snflow's local "
+        "server, started on demand.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the local server listens on.")
+    port: int = Field(default=4200, ge=1, le=65535, description="Port of the local server.")
+    database_url: str | None = Field(
+        default=None,
+        description="The local server's database (postgresql+asyncpg://...); default SQLite "
+        "in $SNFLOW_HOME/prefect.",
+    )
+    start_timeout: float = Field(
+        default=90.0, gt=0, le=600, description="Seconds to wait for the local server to answer."
+    )
+
+
 class Settings(BaseSettings):
     """The root of snflow's settings (``SNFLOW_*``)."""
 
@@ -68,6 +97,7 @@ class Settings(BaseSettings):
         default=64, ge=1, le=1024, description="Nodes worked on at once by a command."
     )
     ssh: SshSettings = Field(default_factory=SshSettings)
+    prefect: PrefectSettings = Field(default_factory=PrefectSettings)
 
     @property
     def effective_database_url(self) -> str:

@@ -94,3 +94,52 @@ def _dispose_engines_after_test() -> Iterator[None]:
     """Close snflow's pooled connections after each test (no leak between databases)."""
     yield
     _dispose_engines()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One real Prefect server for the session (snflow's local server, in a temp home).
+
+    Flow tests run against it, as the CLI does: never Prefect's ephemeral mode, which
+    loses run history.
+    """
+    from snflow.deployments import local
+    from snflow.models.settings import PrefectSettings, Settings
+
+    settings = Settings(
+        home=tmp_path_factory.mktemp("prefect-session"),
+        prefect=PrefectSettings(port=free_port(), api_url=None),
+    )
+    saved = os.environ.pop("PREFECT_API_URL", None)
+    try:
+        status, _ = local.start_server(settings)
+    finally:
+        if saved is not None:
+            os.environ["PREFECT_API_URL"] = saved
+    try:
+        yield status.api_url
+    finally:
+        local.stop_server(settings)
+
+
+@pytest.fixture
+def prefect_server(prefect_api_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point snflow and Prefect (in this process) at the session's server."""
+    monkeypatch.setenv("SNFLOW_PREFECT_API_URL", prefect_api_url)
+    monkeypatch.setenv("PREFECT_API_URL", prefect_api_url)
+    monkeypatch.setenv("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+    from prefect.context import refresh_global_settings_context
+
+    refresh_global_settings_context()
+    yield prefect_api_url
+    monkeypatch.undo()
+    refresh_global_settings_context()

@@ -1,0 +1,59 @@
+"""The local Prefect server: started on demand, reported, stopped by its PID."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from snflow.cli.main import app
+from snflow.deployments import local
+from snflow.models.settings import get_settings
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_server_start_status_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import free_port
+
+    monkeypatch.setenv("SNFLOW_PREFECT_PORT", str(free_port()))
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    runner = CliRunner()
+
+    started = runner.invoke(app, ["server", "start"])
+    assert started.exit_code == 0, started.output
+    assert "Prefect server started: UI http://127.0.0.1:" in started.stdout
+    status = local.server_status(get_settings())
+    assert status.running and status.managed and status.pid
+    assert (get_settings().home / "prefect" / "server.log").exists()
+
+    again = runner.invoke(app, ["server", "start"])
+    assert "already running" in again.stdout
+
+    stopped = runner.invoke(app, ["server", "stop"])
+    assert stopped.exit_code == 0
+    assert not pid_alive(status.pid)
+    after = runner.invoke(app, ["server", "status"])
+    assert after.exit_code == 1
+    assert "not running" in after.stdout
+
+
+def test_a_configured_server_is_used_and_not_managed(
+    prefect_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status = local.server_status(get_settings())
+    assert status.running
+    assert not status.managed
+    assert status.api_url == prefect_server
+    result = CliRunner().invoke(app, ["server", "stop"])
+    assert result.exit_code == 1
+    assert "snflow does not manage it" in result.stderr
+    assert os.environ["PREFECT_API_URL"] == prefect_server
