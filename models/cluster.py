@@ -9,7 +9,6 @@ It caches within its lifetime; make a new one per command or flow step.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Collection, Iterable, Sequence
 from functools import cached_property
 
@@ -21,58 +20,9 @@ from snflow.models.attributes import parse_hierarchicalattrs, read_rows, resolve
 from snflow.models.defspec import Column, attribute_column
 from snflow.models.errors import DefinitionError
 from snflow.models.schema import NODE_KEYED_TABLES, TABLES, row_is_disabled
+from snflow.models.selection import SHORTNAMES, Condition, compare, parse_condition
 
-__all__ = ["ClusterView", "Condition", "parse_condition", "parse_wherevals"]
-
-_OPERATORS = ("!=", "!~", "=~", "==", "=")
-_SHORTNAMES = {"groups": "nodelist.groups", "tags": "nodelist.groups", "mgt": "nodehm.mgt"}
-
-
-class Condition(tuple[str, str, str]):
-    """One ``attr OP value`` selection (``mgt==ipmi``), as used by ``-w`` and dynamic groups."""
-
-    @property
-    def attr(self) -> str:
-        return self[0]
-
-    @property
-    def op(self) -> str:
-        return self[1]
-
-    @property
-    def value(self) -> str:
-        return self[2]
-
-    def matches(self, actual: str | None) -> bool:
-        """Whether a node's value satisfies the condition (``None``: the node lacks it)."""
-        if actual is None:
-            return False
-        return _compare(actual, self.op, self.value)
-
-
-def _compare(actual: str, op: str, value: str) -> bool:
-    if op in ("==", "="):
-        return actual == value
-    if op == "!=":
-        return actual != value
-    pattern = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == "/" else value
-    try:
-        found = re.search(pattern, actual) is not None
-    except re.error as exc:
-        raise DefinitionError(f"Invalid regular expression {value}: {exc}") from exc
-    return found if op == "=~" else not found
-
-
-def parse_condition(text: str) -> Condition:
-    """``attr==value`` → Condition; operators ``==``, ``=``, ``!=``, ``=~``, ``!~``."""
-    for op in _OPERATORS:
-        attr, sep, value = text.partition(op)
-        if sep and attr.strip():
-            return Condition((attr.strip(), "==" if op == "=" else op, value.strip()))
-    raise DefinitionError(
-        f"Invalid selection string '{text}': expected attr==value, attr=~value, "
-        "attr!=value or attr!~value."
-    )
+__all__ = ["ClusterView", "parse_wherevals"]
 
 
 def parse_wherevals(wherevals: str) -> list[Condition]:
@@ -145,12 +95,12 @@ class ClusterView:
         return () if row is not None else None
 
     def select(self, column: str, op: str, value: str) -> Collection[str]:
-        column = _SHORTNAMES.get(column, column)
+        column = SHORTNAMES.get(column, column)
         table, _, col = column.partition(".")
         if table not in TABLES or col not in TABLES[table].c:
             return ()
         values = self.column_values(list(self.nodelist), Column(table, col))
-        return [n for n in self.nodelist if _compare(values.get(n, ""), op, value)]
+        return [n for n in self.nodelist if compare(values.get(n, ""), op, value)]
 
     def exclude_noderange(self) -> str:
         return self.site.get("excludenodes", "")

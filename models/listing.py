@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 
 from snflow.models import stanza as _stanza
-from snflow.models.cluster import ClusterView, Condition, parse_condition
+from snflow.models.cluster import ClusterView
 from snflow.models.defspec import (
     OBJECT_TYPES,
     SITE_OBJECT,
@@ -33,6 +33,7 @@ from snflow.models.errors import DefinitionError
 from snflow.models.natsort import natural_sorted
 from snflow.models.report import CommandReport
 from snflow.models.schema import NODE_KEYED_TABLES, TABLES, row_is_disabled
+from snflow.models.selection import Condition, parse_condition
 
 __all__ = [
     "NODELS_SHORTNAMES",

@@ -2,8 +2,10 @@
 
 A noderange names a set of nodes. Everything the parser must know about the cluster (node
 names, groups, attribute values, ``site.excludenodes``, files) comes from a
-:class:`NodeResolver`; :class:`StaticResolver` is an in-memory one. No I/O happens here.
+:class:`NodeResolver` (:mod:`snflow.models.static_resolver` has an in-memory one). No I/O
+happens here.
 
+>>> from snflow.models.static_resolver import StaticResolver
 >>> r = StaticResolver({"node1": ["all", "rack1"], "node2": ["all", "rack1"], "node10": ["all"]})
 >>> expand("all,-node2", r)
 NoderangeResult(nodes=('node1', 'node10'), missing=())
@@ -38,18 +40,17 @@ raise :class:`~snflow.models.errors.NoderangeError`.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from collections.abc import Set as AbstractSet
-from types import MappingProxyType
 from typing import NamedTuple, Protocol
 
 from snflow.models.errors import NoderangeError
 from snflow.models.natsort import fold, natural_key, natural_sorted
+from snflow.models.selection import SHORTNAMES, try_parse_condition
 
 __all__ = [
     "NodeResolver",
     "NoderangeResult",
-    "StaticResolver",
     "expand",
     "expand_or_raise",
     "expand_syntax",
@@ -59,7 +60,6 @@ __all__ = [
 ]
 
 _MAX_DEPTH = 64
-_SHORTNAMES = {"groups": "nodelist.groups", "tags": "nodelist.groups", "mgt": "nodehm.mgt"}
 _DIGIT_FIELDS = re.compile(r"([0-9]+)")
 _BRACKET = re.compile(r"(.+?)\[(.+?)\](.*)")
 _MORE_BRACKETS = re.compile(r"\[.+?\]")
@@ -152,125 +152,6 @@ def expand_syntax(noderange: str, prefix: str = "node", suffix: str = "") -> tup
     ('node10', 'node098', 'node099', 'node100')
     """
     return tuple(natural_sorted(_Expansion(None, prefix, suffix).noderange(noderange, False, True)))
-
-
-# --- StaticResolver ---------------------------------------------------------------------
-
-
-def _parse_condition(text: str) -> tuple[str, str, str] | None:
-    """``attr OP value`` → (attr, op, value) with xCAT's operator precedence, else ``None``.
-
-    ``=`` is returned as ``==``; regex values lose one surrounding ``/`` on each side.
-    """
-    if re.match(r"[^=]*!=", text):
-        op = "!="
-    elif re.match(r"[^=]*=~", text):
-        op = "=~"
-    else:
-        op = next((o for o in ("==", "=", "!~") if o in text), "")
-        if not op:
-            return None
-    attr, value = text.split(op, 1)
-    if op in ("=~", "!~"):
-        value = value.removeprefix("/").removesuffix("/")
-    return attr, "==" if op == "=" else op, value
-
-
-def _compare(actual: str, op: str, value: str) -> bool:
-    if op == "==":
-        return actual == value
-    if op == "!=":
-        return actual != value
-    return (re.search(value, actual) is not None) == (op == "=~")
-
-
-class StaticResolver:
-    """An in-memory cluster, for tests and for code that has no database.
-
-    :param nodes: node name → its groups (``nodelist.groups``, a list or a comma string).
-    :param dynamic_groups: group name → ``wherevals`` (``mgt==ipmi::cons=~hmc``): members are
-        the nodes satisfying every condition; a node lacking the attribute never matches.
-    :param defined_groups: ``nodegroup`` names, so an empty group is not a missing name.
-    :param attributes: node → ``{"table.column": value}``; ``nodelist.groups`` is implied.
-    :param columns: more known ``table.column`` names (a node without a value has ``""``).
-
-    >>> r = StaticResolver({"cn1": "all", "cn2": ["all"]}, defined_groups=["spare"])
-    >>> sorted(r.group_members("all")), r.group_members("spare"), r.group_members("x")
-    (['cn1', 'cn2'], frozenset(), None)
-    """
-
-    __slots__ = ("_attributes", "_columns", "_excludenodes", "_files", "_members", "_nodes")
-
-    def __init__(
-        self,
-        nodes: Mapping[str, Iterable[str] | str],
-        *,
-        dynamic_groups: Mapping[str, str] | None = None,
-        defined_groups: Iterable[str] = (),
-        attributes: Mapping[str, Mapping[str, str]] | None = None,
-        excludenodes: str = "",
-        files: Mapping[str, str] | None = None,
-        columns: Iterable[str] = (),
-    ) -> None:
-        groups_of = {n: g.split(",") if isinstance(g, str) else list(g) for n, g in nodes.items()}
-        attrs = {n: dict((attributes or {}).get(n, {})) for n in groups_of}
-        for node, groups in groups_of.items():
-            attrs[node].setdefault("nodelist.groups", ",".join(groups))
-        members: dict[str, set[str]] = {g: set() for g in defined_groups}
-        for node, groups in groups_of.items():
-            for group in groups:
-                members.setdefault(group, set()).add(node)
-        setattr_ = object.__setattr__
-        setattr_(self, "_nodes", frozenset(groups_of))
-        setattr_(self, "_attributes", MappingProxyType(attrs))
-        known = {c for values in attrs.values() for c in values} | set(columns)
-        setattr_(self, "_columns", frozenset(known | {"nodelist.groups"}))
-        for group, wherevals in (dynamic_groups or {}).items():
-            members[group] = set(self._where(wherevals))
-        setattr_(self, "_members", MappingProxyType({g: frozenset(m) for g, m in members.items()}))
-        setattr_(self, "_excludenodes", excludenodes)
-        setattr_(self, "_files", MappingProxyType(dict(files or {})))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        raise AttributeError("StaticResolver is immutable")
-
-    def __repr__(self) -> str:
-        return f"StaticResolver(<{len(self._nodes)} nodes, {len(self._members)} groups>)"
-
-    def _value(self, node: str, attr: str) -> str | None:
-        values = self._attributes[node]
-        column = _SHORTNAMES.get(attr, attr)
-        if "." in column:
-            return values.get(column)
-        return next((v for c, v in values.items() if c.partition(".")[2] == column), None)
-
-    def _where(self, wherevals: str) -> Iterable[str]:
-        conditions = [_parse_condition(c) for c in wherevals.split("::")]
-        for node in self._nodes:
-            if all(
-                c is not None and (v := self._value(node, c[0])) is not None and _compare(v, *c[1:])
-                for c in conditions
-            ):
-                yield node
-
-    def nodes(self) -> AbstractSet[str]:
-        return self._nodes
-
-    def group_members(self, name: str) -> AbstractSet[str] | None:
-        return self._members.get(name)
-
-    def select(self, column: str, op: str, value: str) -> AbstractSet[str]:
-        if column not in self._columns:
-            return frozenset()
-        attrs = self._attributes
-        return frozenset(n for n in self._nodes if _compare(attrs[n].get(column, ""), op, value))
-
-    def exclude_noderange(self) -> str:
-        return self._excludenodes
-
-    def read_lines(self, path: str) -> list[str] | None:
-        text = self._files.get(path)
-        return None if text is None else text.splitlines()
 
 
 # --- the parser ---------------------------------------------------------------------------
@@ -449,11 +330,11 @@ class _Expansion:
 
     def _select(self, atom: str) -> Collection[str]:
         """``table.column OP value`` (or ``groups``/``tags``/``mgt``): never missing."""
-        condition = _parse_condition(atom)
+        condition = try_parse_condition(atom)
         if condition is None or self.resolver is None:
             return ()
         column, op, value = condition
-        column = _SHORTNAMES.get(column, column)
+        column = SHORTNAMES.get(column, column)
         if op in ("=~", "!~"):
             _compile(value, atom)
         return self.resolver.select(column, op, value) if "." in column else ()

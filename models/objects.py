@@ -15,11 +15,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from snflow.models.changes import Staging
-from snflow.models.cluster import ClusterView, parse_condition
+from snflow.models.cluster import ClusterView
 from snflow.models.defspec import GROUP_OWN_ATTRS, Column, attribute_column
 from snflow.models.errors import SnflowError
 from snflow.models.report import CommandReport
 from snflow.models.schema import NODE_KEYED_TABLES, TABLES
+from snflow.models.selection import parse_condition
 
 __all__ = ["ObjectWriter", "Target"]
 

@@ -15,11 +15,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from snflow.models import natsort, noderange
+from snflow.models import natsort, noderange, selection, static_resolver
 from snflow.models.errors import NoderangeError
 from snflow.models.noderange import (
     NoderangeResult,
-    StaticResolver,
     expand,
     expand_or_raise,
     expand_syntax,
@@ -27,6 +26,7 @@ from snflow.models.noderange import (
     natural_key,
     natural_sorted,
 )
+from snflow.models.static_resolver import StaticResolver
 
 NODELIST_FILE = "/tmp/nodelist"
 NODELIST_TEXT = """#my node list (this line ignored)
@@ -415,7 +415,7 @@ def test_a_hundred_thousand_node_range_expands_in_natural_order() -> None:
 
 
 def test_module_examples_hold() -> None:
-    for module in (noderange, natsort):
+    for module in (noderange, natsort, selection, static_resolver):
         assert doctest.testmod(module).failed == 0
 
 
