@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import typer
 
-from snflow.cli import chtab, db, defs, demo, lsdef, nodels, server, tabdump
+from snflow.cli import chtab, db, defs, demo, lsdef, nodels, server, sim, tabdump
 from snflow.cli._common import CONTEXT, GROUP_CONTEXT
 
 __all__ = ["app", "main"]
@@ -38,6 +38,7 @@ for _name, _func in (
     app.command(_name, context_settings=CONTEXT)(_func)
 app.add_typer(db.app, name="db")
 app.add_typer(server.app, name="server")
+app.add_typer(sim.app, name="sim")
 
 
 def main() -> None:
