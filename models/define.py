@@ -192,14 +192,14 @@ def define(view: ClusterView, req: DefineRequest) -> tuple[CommandReport, Change
         )
         return report, ChangeSet()
     changes = writer.stage.changes()
-    if not changes:
-        # xCAT's mkdef treats "nothing created" as a failure; chdef merely says so.
-        if req.command == "mkdef":
-            report.error("No object definitions have been created or modified.")
-        else:
-            report.info("No object definitions have been created or modified.")
+    if not touched:
+        # Every object was skipped (mkdef of existing objects): xCAT treats that as a failure.
+        report.error("No object definitions have been created or modified.")
         return report, changes
-    report.changed = True
+    if not changes and req.command == "chdef":
+        report.info("No object definitions have been created or modified.")
+        return report, changes
+    report.changed = bool(changes)
     report.info(f"{len(touched)} object definitions have been created or modified.")
     if created and req.command == "chdef":
         report.info(f"New object definitions '{fold(created)}' have been created.")
