@@ -29,7 +29,7 @@ from typing import Any
 
 import asyncssh
 
-from snflow.sim import paths
+from snflow.sim import lenient, paths
 from snflow.sim.layout import SimLayout
 from snflow.sim.models import SimStatus
 from snflow.sim.server import Counters, HostServer, bind_listener
@@ -255,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    lenient.install()
     asyncssh.set_log_level(int(os.environ.get("SNFLOW_SIM_ASYNCSSH_LOG", logging.WARNING)))
     ready = _Ready(args.ready_fd)
     ready.starting()

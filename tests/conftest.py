@@ -18,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pg import PostgresServer, find_bindir
+from ports import free_port
 
 POSTGRES_MISSING = (
     "PostgreSQL server binaries not found (run ./scripts/test as root to install them)"
@@ -96,15 +97,6 @@ def _dispose_engines_after_test() -> Iterator[None]:
     _dispose_engines()
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """One real Prefect server for the session (snflow's local server, in a temp home).
@@ -128,7 +120,22 @@ def prefect_api_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     try:
         yield status.api_url
     finally:
+        _drain_prefect_clients()
         local.stop_server(settings)
+
+
+def _drain_prefect_clients() -> None:
+    """Send what Prefect's background workers still hold before the server goes away
+    (otherwise they retry against a stopped server at exit, for a minute)."""
+    import sys
+
+    if "prefect" not in sys.modules:
+        return
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        worker.drain_all(timeout=10)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ def pid_alive(pid: int) -> bool:
 
 
 def test_server_start_status_stop(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conftest import free_port
+    from ports import free_port
 
     monkeypatch.setenv("SNFLOW_PREFECT_PORT", str(free_port()))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
