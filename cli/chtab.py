@@ -6,12 +6,12 @@ from typing import Annotated
 
 import typer
 
-from snflow.cli._common import run_report
+from snflow.cli._common import CONTEXT, run_report
 from snflow.models import db
 from snflow.models.report import CommandReport
 from snflow.models.tables import apply_chtab, parse_chtab
 
-__all__ = ["chtab"]
+__all__ = ["chtab", "register"]
 
 
 def chtab(
@@ -37,3 +37,8 @@ def chtab(
             return apply_chtab(conn, request)
 
     run_report(action)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's command to the ``snflow`` command."""
+    app.command("chtab", context_settings=CONTEXT)(chtab)

@@ -37,3 +37,8 @@ def current() -> None:
         print(_db.current_revision(engine) or "none")
     except SnflowError as exc:
         fail(str(exc))
+
+
+def register(parent: typer.Typer) -> None:
+    """Add this module's command to the ``snflow`` command."""
+    parent.add_typer(app, name="db")

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from snflow.cli._common import fail, run_report
+from snflow.cli._common import CONTEXT, fail, run_report
 from snflow.models import db
 from snflow.models.changes import apply_changes
 from snflow.models.cluster import ClusterView
@@ -19,7 +19,7 @@ from snflow.models.define import DefineRequest, RemoveRequest, define, remove, r
 from snflow.models.errors import DefinitionError
 from snflow.models.report import CommandReport
 
-__all__ = ["chdef", "mkdef", "noderm", "rmdef"]
+__all__ = ["chdef", "mkdef", "noderm", "register", "rmdef"]
 
 Types = Annotated[
     str | None, typer.Option("-t", help="Object type: node (default), group, network or site.")
@@ -160,3 +160,9 @@ def noderm(noderange: Annotated[str, typer.Argument(help="The nodes to remove.")
         return report
 
     run_report(action)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the ``snflow`` command."""
+    for name, func in (("mkdef", mkdef), ("chdef", chdef), ("rmdef", rmdef), ("noderm", noderm)):
+        app.command(name, context_settings=CONTEXT)(func)

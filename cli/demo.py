@@ -15,7 +15,9 @@ from typing import Annotated
 
 import typer
 
-__all__ = ["demo"]
+from snflow.cli._common import CONTEXT
+
+__all__ = ["demo", "register"]
 
 #: The xCAT "Setup backup Service Nodes" definitions, as typed at the shell.
 SCRIPT: tuple[str, ...] = (
@@ -62,3 +64,8 @@ def demo(
         print(f"\nsnflow demo: {len(failed)} step(s) failed: {failed}")
         raise typer.Exit(1)
     print("\nsnflow demo: done. Takeover and switch-back (snmove) arrive with issue 5.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's command to the ``snflow`` command."""
+    app.command("demo", context_settings=CONTEXT)(demo)

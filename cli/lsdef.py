@@ -6,14 +6,14 @@ from typing import Annotated
 
 import typer
 
-from snflow.cli._common import run_report
+from snflow.cli._common import CONTEXT, run_report
 from snflow.models import db
 from snflow.models.cluster import ClusterView
 from snflow.models.errors import DefinitionError
 from snflow.models.listing import LsdefRequest, list_definitions
 from snflow.models.report import CommandReport
 
-__all__ = ["lsdef"]
+__all__ = ["lsdef", "register"]
 
 
 def lsdef(
@@ -76,3 +76,8 @@ def lsdef(
             return list_definitions(ClusterView(conn), request)
 
     run_report(action)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's command to the ``snflow`` command."""
+    app.command("lsdef", context_settings=CONTEXT)(lsdef)

@@ -1,5 +1,9 @@
 """The ``snflow`` command: xCAT's commands, one module each, composed here.
 
+Every module of :mod:`snflow.cli` whose name does not start with ``_`` defines
+``register(app)``, which adds its command (or command group) to ``snflow``. Modules are
+found rather than listed, so adding a command touches only its own module.
+
 Commands are thin: parse the xCAT-style command line, call one query, definition
 operation or flow, print its report. Modules that need Prefect import it inside the
 command, so plain queries (``lsdef``, ``nodels``) start fast.
@@ -7,10 +11,13 @@ command, so plain queries (``lsdef``, ``nodels``) start fast.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import typer
 
-from snflow.cli import chtab, db, defs, demo, lsdef, nodels, server, sim, tabdump
-from snflow.cli._common import CONTEXT, GROUP_CONTEXT
+import snflow.cli
+from snflow.cli._common import GROUP_CONTEXT
 
 __all__ = ["app", "main"]
 
@@ -24,21 +31,16 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for _name, _func in (
-    ("nodels", nodels.nodels),
-    ("lsdef", lsdef.lsdef),
-    ("mkdef", defs.mkdef),
-    ("chdef", defs.chdef),
-    ("rmdef", defs.rmdef),
-    ("noderm", defs.noderm),
-    ("tabdump", tabdump.tabdump),
-    ("chtab", chtab.chtab),
-    ("demo", demo.demo),
-):
-    app.command(_name, context_settings=CONTEXT)(_func)
-app.add_typer(db.app, name="db")
-app.add_typer(server.app, name="server")
-app.add_typer(sim.app, name="sim")
+
+def _register_commands(target: typer.Typer) -> None:
+    for info in sorted(pkgutil.iter_modules(snflow.cli.__path__), key=lambda i: i.name):
+        if info.name.startswith("_") or info.name == "main":
+            continue
+        module = importlib.import_module(f"snflow.cli.{info.name}")
+        module.register(target)
+
+
+_register_commands(app)
 
 
 def main() -> None:

@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from snflow.cli._common import run_report
+from snflow.cli._common import CONTEXT, run_report
 from snflow.models import db
 from snflow.models.cluster import ClusterView
 from snflow.models.listing import list_nodes
 from snflow.models.report import CommandReport
 
-__all__ = ["nodels"]
+__all__ = ["nodels", "register"]
 
 
 def nodels(
@@ -35,3 +35,8 @@ def nodels(
             return list_nodes(ClusterView(conn), noderange, tuple(columns or ()))
 
     run_report(action)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's command to the ``snflow`` command."""
+    app.command("nodels", context_settings=CONTEXT)(nodels)

@@ -8,7 +8,7 @@ from snflow.cli._common import GROUP_CONTEXT, fail
 from snflow.deployments import local
 from snflow.models.errors import SnflowError
 
-__all__ = ["app"]
+__all__ = ["app", "register"]
 
 app = typer.Typer(
     help="The local Prefect server (run history and UI).",
@@ -47,3 +47,8 @@ def status() -> None:
     print(f"Prefect server {state} ({owner}): UI {st.ui_url}, API {st.api_url}")
     if not st.running:
         raise typer.Exit(1)
+
+
+def register(parent: typer.Typer) -> None:
+    """Add this module's command to the ``snflow`` command."""
+    parent.add_typer(app, name="server")

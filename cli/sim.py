@@ -17,7 +17,7 @@ from snflow.models.errors import SnflowError
 from snflow.models.natsort import fold
 from snflow.sim.models import SimStatus
 
-__all__ = ["app", "format_status"]
+__all__ = ["app", "format_status", "register"]
 
 app = typer.Typer(
     help="The virtual cluster: SNs and CNs as SSH servers on loopback addresses (no root).",
@@ -142,3 +142,8 @@ def format_status(report: SimStatus) -> str:
         f"{t.sessions} session(s) open (max {t.max_sessions}), {t.bytes_received} bytes in"
     )
     return "\n".join(lines)
+
+
+def register(parent: typer.Typer) -> None:
+    """Add this module's command to the ``snflow`` command."""
+    parent.add_typer(app, name="sim")

@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from snflow.cli._common import run_report
+from snflow.cli._common import CONTEXT, run_report
 from snflow.models import db
 from snflow.models.errors import DefinitionError
 from snflow.models.report import CommandReport
 from snflow.models.tables import dump_table, table_columns, table_names
 
-__all__ = ["tabdump"]
+__all__ = ["register", "tabdump"]
 
 
 def tabdump(
@@ -39,3 +39,8 @@ def tabdump(
         return report
 
     run_report(action)
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's command to the ``snflow`` command."""
+    app.command("tabdump", context_settings=CONTEXT)(tabdump)
