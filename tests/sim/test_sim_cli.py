@@ -56,7 +56,11 @@ def test_up_status_power_down(snflow_home: Path) -> None:
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.20.1.1", port), timeout=5)
     assert sim("power", "on", "cn001").stdout == "cn001: powered on\n"
-    socket.create_connection(("127.20.1.1", port), timeout=5).close()
+    # From its service node's "b" address (the only peers a CN accepts): the SSH banner.
+    with socket.create_connection(
+        ("127.20.1.1", port), timeout=5, source_address=("127.20.0.1", 0)
+    ) as conn:
+        assert conn.recv(8) == b"SSH-2.0-"
 
     pid = int(lines[-1].split()[1].rstrip(","))
     down = sim("down")
