@@ -12,6 +12,7 @@ import os
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "SETTINGS_FILE",
     "PrefectSettings",
+    "ServicesSettings",
     "Settings",
     "SshSettings",
     "get_settings",
@@ -79,6 +81,61 @@ class PrefectSettings(BaseSettings):
     )
 
 
+class ServicesSettings(BaseSettings):
+    """Where DHCP, TFTP and console files live on service hosts, and how their daemons
+    pick up a change (``SNFLOW_SERVICES_*``). Commands run in the host's shell; an empty
+    command means "nothing to run". Paths are absolute paths on the host."""
+
+    model_config = SettingsConfigDict(env_prefix="SNFLOW_SERVICES_", extra="ignore")
+
+    mn_root: str = Field(
+        default="",
+        description="Directory that stands for / when the management node's own files are "
+        "written (empty on a real cluster; the virtual cluster's MN directory).",
+    )
+    dhcpd_include: str = Field(
+        default="/etc/dhcp/snflow.conf", description="The ISC dhcpd include file snflow owns."
+    )
+    dhcpd_conf: str = Field(
+        default="/etc/dhcp/dhcpd.conf",
+        description="dhcpd's main file; created (including the snflow file) when absent.",
+    )
+    kea_conf: str = Field(
+        default="/etc/kea/kea-dhcp4.conf", description="The kea-dhcp4 configuration snflow owns."
+    )
+    conserver_cf: str = Field(
+        default="/etc/conserver.cf",
+        description="conserver's configuration (Debian's conserver-server reads "
+        "/etc/conserver/conserver.cf).",
+    )
+    dhcpd_reload: str = Field(
+        default="systemctl restart isc-dhcp-server",
+        description="Run on a host after its dhcpd file changed.",
+    )
+    kea_reload: str = Field(
+        default="systemctl reload kea-dhcp4-server",
+        description="Run on a host after its Kea configuration changed.",
+    )
+    conserver_reload: str = Field(
+        default="systemctl reload conserver-server",
+        description="Run on a host after its conserver.cf changed (conserver re-reads it on "
+        "SIGHUP; open consoles stay up).",
+    )
+    conserver_stop: str = Field(
+        default="systemctl stop conserver-server",
+        description="Run on a host whose conserver.cf was left without any console "
+        "(conserver refuses such a file).",
+    )
+    validate_on: Literal["auto", "mn", "target"] = Field(
+        default="auto",
+        description="Where generated files are checked (dhcpd -t, kea-dhcp4 -t, conserver -S): "
+        "auto = on the management node when the checker is installed there, else on the target.",
+    )
+    command_timeout: float = Field(
+        default=120.0, gt=0, le=3600, description="Limit for one check, install or reload, seconds."
+    )
+
+
 class Settings(BaseSettings):
     """The root of snflow's settings (``SNFLOW_*``)."""
 
@@ -98,6 +155,7 @@ class Settings(BaseSettings):
     )
     ssh: SshSettings = Field(default_factory=SshSettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
+    services: ServicesSettings = Field(default_factory=ServicesSettings)
 
     @property
     def effective_database_url(self) -> str:

@@ -33,10 +33,12 @@ from snflow.sim.keys import (
     ensure_host_keys,
     known_hosts_line,
     set_port_setting,
+    set_settings,
     update_known_hosts,
 )
 from snflow.sim.layout import SimHost, SimLayout, layout_from_definitions, plan_layout
 from snflow.sim.models import SimStatus
+from snflow.sim.services import service_settings
 
 __all__ = ["SimCluster", "sim_down"]
 
@@ -149,6 +151,7 @@ class SimCluster:
                 started = start_daemon(home, port, timeout)
                 cluster = cls(home, started.pid, started.port, layout)
                 set_port_setting(home, started.port)
+                set_settings(home, service_settings(home))
                 _write_known_hosts(home, layout, started.port, public)
         except BaseException:
             if cluster is not None:

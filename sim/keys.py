@@ -6,7 +6,8 @@
   created once and kept, so ``known_hosts`` stays valid across ``sim down``/``sim up``.
 * ``$SNFLOW_HOME/known_hosts``: one line per host, ``[name]:port,[address]:port ssh-ed25519 ...``;
   stale lines for the same names or addresses are replaced, every other line is kept.
-* ``$SNFLOW_HOME/settings.env``: the ``SNFLOW_SSH_PORT=`` line; other lines are kept.
+* ``$SNFLOW_HOME/settings.env``: the ``SNFLOW_SSH_PORT=`` line and the virtual cluster's
+  service settings (:func:`set_settings`); other lines are kept.
 
 Files are written whole to a temporary name and renamed into place.
 """
@@ -31,6 +32,7 @@ __all__ = [
     "known_hosts_line",
     "merge_known_hosts",
     "set_port_setting",
+    "set_settings",
     "update_known_hosts",
 ]
 
@@ -150,5 +152,16 @@ def set_port_setting(home: Path, port: int) -> Path:
     lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
     lines = [line for line in lines if line.partition("=")[0].strip() != "SNFLOW_SSH_PORT"]
     lines.append(f"SNFLOW_SSH_PORT={port}")
+    _write_atomically(path, "".join(f"{line}\n" for line in lines).encode(), 0o644)
+    return path
+
+
+def set_settings(home: Path, values: Mapping[str, str]) -> Path:
+    """Write ``NAME=value`` lines into ``home/settings.env``, replacing lines of the same
+    names and keeping every other line."""
+    path = home / SETTINGS_FILE
+    lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else []
+    lines = [line for line in lines if line.partition("=")[0].strip() not in values]
+    lines += [f"{name}={value}" for name, value in values.items()]
     _write_atomically(path, "".join(f"{line}\n" for line in lines).encode(), 0o644)
     return path
