@@ -31,7 +31,7 @@ __all__ = [
 ]
 
 #: The newest migration in ``models/migrations/versions``; a test checks it against Alembic.
-HEAD_REVISION = "0001_xcat_tables"
+HEAD_REVISION = "0002_snmove_journal"
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _engines: dict[str, Engine] = {}
