@@ -136,6 +136,7 @@ def format_status(report: SimStatus) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     t = report.totals
+    lines.append(f"commands: {report.isolation or 'unknown isolation'}")
     lines.append(
         f"pid {report.pid}, port {report.port}: {len(report.hosts)} hosts, "
         f"{t.connections} connection(s) open (max {t.max_connections}), "

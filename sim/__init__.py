@@ -8,6 +8,8 @@ ones, only addresses, port and keys differ (they are data: database, ``settings.
 Modules: :mod:`~snflow.sim.layout` (names, addresses, pairing; pure),
 :mod:`~snflow.sim.rows` (the database rows; pure), :mod:`~snflow.sim.database`,
 :mod:`~snflow.sim.keys`, :mod:`~snflow.sim.server` (asyncssh), :mod:`~snflow.sim.commands`,
+:mod:`~snflow.sim.nodeenv` (each command's mount namespace, ``PATH``, ``ip``),
+:mod:`~snflow.sim.hostfiles` (per-host files: ``ip``, fstab, an SN's ssh client set-up),
 :mod:`~snflow.sim.forward`, :mod:`~snflow.sim.daemon` (the process),
 :mod:`~snflow.sim.control` and :mod:`~snflow.sim.cluster` (the client side).
 """

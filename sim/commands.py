@@ -1,10 +1,12 @@
-"""Commands on a simulated host: the real ``/bin/sh`` in the host's own root directory.
+"""Commands on a simulated host: the real ``/bin/sh``, in the host's own environment.
 
 Each exec (or shell) request runs ``/bin/sh -c <command>`` in a new session (its own
-process group), cwd the host's root, environment exactly ``NODEROOT``, ``NODE``, ``HOME``
-and ``PATH`` (no rc files, nothing from the daemon). stdin, stdout, stderr and the exit
-status are relayed faithfully (output is flushed before the exit status is sent); a
-channel closed by the client, or a dropped connection, kills the process group.
+process group), environment exactly ``NODEROOT``, ``NODE``, ``HOME`` and ``PATH`` (no rc
+files, nothing from the daemon), cwd ``NODEROOT``, in the host's private mount namespace
+when the machine allows one (:mod:`snflow.sim.nodeenv`: its ``/tmp``, its ``ip``). stdin,
+stdout, stderr and the exit status are relayed faithfully (output is flushed before the
+exit status is sent); a channel closed by the client, or a dropped connection, kills the
+process group.
 """
 
 from __future__ import annotations
@@ -16,44 +18,31 @@ import os
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import asyncssh
 
-__all__ = ["SYSTEM_PATH", "NodeContext", "command_argv", "command_env", "kill_group", "run_command"]
+from snflow.sim.nodeenv import HostEnv
 
-#: ``PATH`` of every command: the standard system path.
-SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+__all__ = ["NodeContext", "kill_group", "run_command"]
+
 _CHUNK = 65536
 _KILL_WAIT = 5.0
 _log = logging.getLogger("snflow.sim")
-_SHELL = "/bin/sh"
 
 
 @dataclass
 class NodeContext:
     """What a command needs of its host."""
 
-    name: str
-    root: Path
+    env: HostEnv
     #: Called once per command started (the host's counter).
     on_command: Callable[[], None] = lambda: None
     #: Process groups of the commands running now (killed when the host goes away).
     running: set[int] = field(default_factory=set)
 
-
-def command_env(name: str, root: Path) -> dict[str, str]:
-    """The whole environment of a command on host ``name``.
-
-    >>> command_env("cn001", Path("/h/sim/cn001"))["NODEROOT"]
-    '/h/sim/cn001'
-    """
-    return {"NODEROOT": str(root), "NODE": name, "HOME": str(root), "PATH": SYSTEM_PATH}
-
-
-def command_argv(command: str | None) -> list[str]:
-    """``/bin/sh -c <command>``; a shell request (no command) reads commands from stdin."""
-    return [_SHELL] if command is None else [_SHELL, "-c", command]
+    @property
+    def name(self) -> str:
+        return self.env.name
 
 
 def kill_group(pgid: int) -> None:
@@ -108,17 +97,18 @@ async def run_command(ctx: NodeContext, process: asyncssh.SSHServerProcess[bytes
 
 async def _run(ctx: NodeContext, process: asyncssh.SSHServerProcess[bytes]) -> None:
     try:
+        argv = ctx.env.argv(process.command)
         proc = await asyncio.create_subprocess_exec(
-            *command_argv(process.command),
+            *argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            cwd=ctx.root,
-            env=command_env(ctx.name, ctx.root),
+            cwd=ctx.env.root,
+            env=ctx.env.environ,
             start_new_session=True,
         )
     except OSError as exc:
-        process.stderr.write(f"snflow sim: cannot run {_SHELL}: {exc}\n".encode())
+        process.stderr.write(f"snflow sim: cannot run {argv[0]}: {exc}\n".encode())
         process.exit(127)
         return
     assert proc.stdin and proc.stdout and proc.stderr

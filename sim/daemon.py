@@ -8,6 +8,11 @@ free port), listens on ``sim/control.sock`` (JSON lines: ``status``, ``power``, 
 ``shutdown``), writes ``sim/state.json``, and only then writes one JSON line on the ready
 descriptor: ``{"ok": true, "pid": ..., "port": ...}`` or ``{"ok": false, "error": ...}``.
 SIGTERM and SIGINT shut it down like ``shutdown``.
+
+Before serving it decides once how commands are isolated (:mod:`snflow.sim.nodeenv`: a
+private mount namespace per command, or the documented fallback, logged and reported in
+the status) and writes each host's files (:mod:`snflow.sim.hostfiles`: its ``ip``, a
+service node's SSH client set-up); a compute node also authorizes its service nodes' keys.
 """
 
 from __future__ import annotations
@@ -30,15 +35,17 @@ from typing import Any
 import asyncssh
 
 from snflow.sim import lenient, paths
+from snflow.sim.hostfiles import authorized_keys, ensure_sn_keys, write_host_files
 from snflow.sim.layout import SimLayout
 from snflow.sim.models import SimStatus
+from snflow.sim.nodeenv import Isolation, host_env, probe_isolation
 from snflow.sim.server import Counters, HostServer, bind_listener
 
 __all__ = ["DEFAULT_PORT", "main"]
 
 DEFAULT_PORT = 2222
 _PORT_TRIES = 40
-_ROOT_DIRS = ("etc", "opt/xcat", "var", "tftpboot", "tmp")
+_ROOT_DIRS = ("etc", "opt/xcat", "var/xcat", "tftpboot", "tmp")
 _log = logging.getLogger("snflow.sim")
 
 
@@ -100,23 +107,45 @@ class Daemon:
         self.totals = Counters()
         self.servers: dict[str, HostServer] = {}
         self.port = 0
+        self.isolation: Isolation | str = "not decided yet"
         self._stop = asyncio.Event()
         self._control: asyncio.AbstractServer | None = None
 
     def _make_servers(self) -> None:
         client_key = asyncssh.read_public_key(str(paths.client_key(self.home)) + ".pub")
         b_names = {h.name: h.address for h in self.layout.compute_nodes}
+        sim_dir = paths.sim_dir(self.home)
+        self.isolation = probe_isolation(sim_dir)
+        isolation = self.isolation if isinstance(self.isolation, Isolation) else None
+        if isolation is None:
+            _log.warning("commands run without a private /tmp: %s", self.isolation)
+        else:
+            _log.info("commands run in a %s", isolation.describe())
         for host in self.layout.hosts:
-            root = paths.host_root(self.home, host.name)
             for sub in _ROOT_DIRS:
-                (root / sub).mkdir(parents=True, exist_ok=True)
+                (paths.host_root(self.home, host.name) / sub).mkdir(parents=True, exist_ok=True)
+        sn_keys = ensure_sn_keys(sim_dir, self.layout)
+        for host in self.layout.hosts:
             key = asyncssh.read_private_key(paths.host_key(self.home, host.name))
-            self.servers[host.name] = HostServer(host, root, key, client_key, self.totals, b_names)
+            authorized = [client_key] + [
+                asyncssh.import_public_key(k) for k in authorized_keys(host, sn_keys)
+            ]
+            env = host_env(host.name, sim_dir, isolation)
+            self.servers[host.name] = HostServer(host, env, key, authorized, self.totals, b_names)
+
+    def _write_host_files(self) -> None:
+        keys = {}
+        for host in self.layout.hosts:
+            pub = Path(f"{paths.host_key(self.home, host.name)}.pub")
+            keys[host.name] = " ".join(pub.read_text(encoding="ascii").split()[:2])
+        isolation = self.isolation if isinstance(self.isolation, Isolation) else None
+        write_host_files(paths.sim_dir(self.home), self.layout, self.port, keys, isolation)
 
     async def start(self, port: int | None) -> None:
         _raise_open_files(len(self.layout.hosts) + 256)
         self._make_servers()
         self.port, socks = bind_hosts([h.address for h in self.layout.hosts], port)
+        self._write_host_files()
         for server in self.servers.values():
             await server.start(socks[server.host.address], self.port)
         with paths.unix_address(paths.control_socket(self.home), create=True) as address:
@@ -144,6 +173,7 @@ class Daemon:
         state = {
             "pid": os.getpid(),
             "port": self.port,
+            "isolation": self._isolation_text(),
             "hosts": [
                 {
                     "name": s.host.name,
@@ -160,10 +190,17 @@ class Daemon:
         tmp.write_text(json.dumps(state, indent=1) + "\n", encoding="utf-8")
         tmp.replace(path)
 
+    def _isolation_text(self) -> str:
+        if isinstance(self.isolation, Isolation):
+            return self.isolation.describe()
+        return f"none ({self.isolation})"
+
     def status(self) -> SimStatus:
         return SimStatus(
             pid=os.getpid(),
             port=self.port,
+            isolated=isinstance(self.isolation, Isolation),
+            isolation=self._isolation_text(),
             hosts=tuple(s.status() for s in self.servers.values()),
             totals=self.totals.snapshot(),
         )

@@ -60,6 +60,9 @@ class SimStatus(BaseModel):
 
     pid: int
     port: int
+    #: Whether commands run in a private mount namespace (their own ``/tmp``), and how.
+    isolated: bool = False
+    isolation: str = ""
     hosts: tuple[SimHostStatus, ...]
     #: Cluster-wide: sums, and high-water marks of connections/sessions open at once.
     totals: HostCounters = HostCounters()

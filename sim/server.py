@@ -3,8 +3,9 @@
 Every host listens on ``<its address>:<port>``. Before SSH starts, a TCP connection from
 a peer the host does not accept (see :attr:`~snflow.sim.layout.SimHost.allowed_peers`) is
 reset, so a code path that skips the service node fails. Authentication is public key
-only, the client key for any user name. Per connection at most 10 session channels are
-open at once (OpenSSH's ``MaxSessions``). Sessions run commands
+only, for any user name: the client key, and on a compute node its service nodes' keys
+(their own ssh reaches it, :mod:`snflow.sim.hostfiles`). Per connection at most 10
+session channels are open at once (OpenSSH's ``MaxSessions``). Sessions run commands
 (:mod:`snflow.sim.commands`) or SFTP chrooted to the host's root; an SN forwards
 ``direct-tcpip`` to network "b" (:mod:`snflow.sim.forward`).
 
@@ -24,7 +25,7 @@ import functools
 import logging
 import socket
 import struct
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from snflow.sim.commands import NodeContext, kill_group, run_command
 from snflow.sim.forward import b_destination, open_forward, prohibited
 from snflow.sim.layout import SimHost
 from snflow.sim.models import HostCounters, SimHostStatus
+from snflow.sim.nodeenv import HostEnv
 
 __all__ = ["MAX_SESSIONS", "Counters", "HostServer", "bind_listener"]
 
@@ -110,21 +112,21 @@ class HostServer:
     def __init__(
         self,
         host: SimHost,
-        root: Path,
+        env: HostEnv,
         host_key: asyncssh.SSHKey,
-        client_key: asyncssh.SSHKey,
+        authorized: Sequence[asyncssh.SSHKey],
         totals: Counters,
         b_names: Mapping[str, str],
     ) -> None:
         self.host = host
-        self.root = root
+        self.root: Path = env.root
         self.counters = Counters()
         self.totals = totals
         self.powered = True
         self.port = 0
-        self.client_key = client_key
+        self.authorized = frozenset(key.public_data for key in authorized)
         self.b_names = b_names
-        self.context = NodeContext(host.name, root, on_command=self._count_command)
+        self.context = NodeContext(env, on_command=self._count_command)
         self._guards: set[_Guard] = set()
         self._server: asyncio.AbstractServer | None = None
         self._sock: socket.socket | None = None
@@ -298,7 +300,7 @@ class _SSHServer(asyncssh.SSHServer):
         return True
 
     def validate_public_key(self, username: str, key: asyncssh.SSHKey) -> bool:
-        return key.public_data == self.host_server.client_key.public_data
+        return key.public_data in self.host_server.authorized
 
     def session_requested(self) -> _Session:
         if self.sessions >= MAX_SESSIONS:

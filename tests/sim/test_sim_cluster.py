@@ -134,11 +134,13 @@ def sn1(cluster: SimCluster) -> Iterator[paramiko.SSHClient]:
 def test_sn_runs_commands_in_its_root_with_a_controlled_environment(
     cluster: SimCluster, sn1: paramiko.SSHClient
 ) -> None:
-    status, out, err = run(sn1, 'pwd; echo "$NODEROOT|$NODE|$HOME"; env')
-    root = str(cluster.home / "sim" / "sn1")
+    status, out, err = run(sn1, 'pwd; echo "$NODEROOT|$NODE|$HOME"; echo x > marker; env')
     lines = out.decode().splitlines()
     assert (status, err) == (0, b"")
-    assert lines[:2] == [root, f"{root}|sn1|{root}"]
+    noderoot = lines[0]
+    assert lines[1] == f"{noderoot}|sn1|{noderoot}"
+    assert (cluster.home / "sim" / "sn1" / "marker").read_text() == "x\n"
+    (cluster.home / "sim" / "sn1" / "marker").unlink()
     names = {line.partition("=")[0] for line in lines[2:]}
     assert {"NODEROOT", "NODE", "HOME", "PATH"} <= names <= {
         "NODEROOT", "NODE", "HOME", "PATH", "PWD", "SHLVL", "_", "OLDPWD",
@@ -296,7 +298,7 @@ def test_only_the_client_key_is_accepted(cluster: SimCluster) -> None:
 def test_sftp_is_chrooted_to_the_hosts_root(cluster: SimCluster, sn1: paramiko.SSHClient) -> None:
     with sn1.open_sftp() as sftp:
         sftp.putfo(io.BytesIO(b"synced\n"), "/etc/hello")
-        assert sorted(sftp.listdir("/")) == ["etc", "opt", "tftpboot", "tmp", "var"]
+        assert sorted(sftp.listdir("/")) == ["etc", "opt", "root", "tftpboot", "tmp", "var"]
         assert sftp.normalize("/../../..") == "/"
         with pytest.raises(OSError):
             sftp.stat("/../../id_ed25519")

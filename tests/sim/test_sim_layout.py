@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from snflow.sim import SimError, commands, forward, keys, layout, rows
+from snflow.sim import SimError, forward, keys, layout, nodeenv, rows
 from snflow.sim.layout import (
     NodeDefinition,
     backup_of,
@@ -22,7 +22,7 @@ from snflow.sim.layout import (
 )
 
 
-@pytest.mark.parametrize("module", [layout, rows, keys, forward, commands])
+@pytest.mark.parametrize("module", [layout, rows, keys, forward, nodeenv])
 def test_docstring_examples_hold(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
@@ -214,10 +214,15 @@ def test_host_keys_are_stable(tmp_path: Path) -> None:
 
 
 def test_command_environment_is_exactly_four_variables() -> None:
-    env = commands.command_env("cn001", Path("/h/sim/cn001"))
-    assert sorted(env) == ["HOME", "NODE", "NODEROOT", "PATH"]
-    assert commands.command_argv("echo hi") == ["/bin/sh", "-c", "echo hi"]
-    assert commands.command_argv(None) == ["/bin/sh"]
+    env = nodeenv.host_env("cn001", Path("/h/sim"), None)
+    assert env.environ == {
+        "NODEROOT": "/h/sim/cn001",
+        "NODE": "cn001",
+        "HOME": "/h/sim/cn001",
+        "PATH": f"/h/sim/.hosts/cn001/bin:{nodeenv.SYSTEM_PATH}",
+    }
+    assert env.argv("echo hi") == ["/bin/sh", "-c", "echo hi"]
+    assert env.argv(None) == ["/bin/sh"]
 
 
 @pytest.mark.parametrize(
