@@ -101,7 +101,11 @@ def plan_makedhcp(
     ``nodes=None`` is ``-a`` (or ``-n``): every DHCP host. Raises
     :class:`~snflow.models.services.ServiceConfigError` with every problem found.
     """
-    state, warnings = _scope(state, () if action == "networks" else nodes)
+    served, warnings = _scope(state, () if action == "networks" else nodes)
+    if nodes is not None:  # nodes left out are not asked for either
+        known = served.node_map()
+        nodes = [n for n in nodes if n in known or n not in state.node_map()]
+    state = served
     if action == "delete" and nodes is not None:
         return plan_dhcp(state, nodes=[], delete=nodes), warnings
     return plan_dhcp(state, nodes=None if action == "networks" else nodes), warnings

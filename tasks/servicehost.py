@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict
 
 from snflow.models.errors import SnflowError
 from snflow.models.routes import Route
-from snflow.models.settings import ServicesSettings, get_settings
+from snflow.models.settings import ServicesSettings
 from snflow.tasks.hostscripts import (
     CHECK_FAILED,
     fetch_script,
@@ -61,6 +61,8 @@ CHECKERS: dict[Checker, tuple[str, ...]] = {
     "conserver": ("conserver", "-S", "-C", "{file}"),
 }
 _SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
+#: ``PATH`` of commands run on the management node (a fixed environment, like a node's).
+_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _OUTPUT = 2000  # characters of a failing command's output kept in a message
 
 
@@ -84,6 +86,7 @@ class ServiceTarget(BaseModel):
     name: str
     route: Route | None = None
     root: str = ""
+    fanout: int = 64  # the run's SSH fanout (the pool is shared with the run's other tasks)
 
     @property
     def local(self) -> bool:
@@ -95,12 +98,12 @@ def run_on(
 ) -> CommandResult:
     """Run ``command`` on the target; a failure to reach it raises :class:`ServiceHostError`."""
     if target.route is not None:
-        pool = run_resources(get_settings().fanout).pool
+        pool = run_resources(target.fanout).pool
         try:
             return pool.run(target.route, command, timeout=timeout, stdin=stdin)
         except SshError as exc:
             raise ServiceHostError(str(exc), target.name) from None
-    env = {**os.environ, "NODEROOT": target.root}
+    env = {"PATH": _PATH, "HOME": os.environ.get("HOME", "/"), "NODEROOT": target.root}
     try:
         done = subprocess.run(
             ["/bin/sh", "-c", command],

@@ -43,7 +43,8 @@ def read_service_context(noderange: str = "") -> ServiceContext:
         state = load_service_state(view)
         sns = [h.name for h in state.hosts if not h.is_mn]
         routes = routes_for(view, sns)
-    root = get_settings().services.mn_root
+    settings = get_settings()
+    root, fanout = settings.services.mn_root, settings.fanout
     targets = {h.name: ServiceTarget(name=h.name, root=root) for h in state.hosts if h.is_mn}
-    targets |= {name: ServiceTarget(name=name, route=routes[name]) for name in sns}
+    targets |= {name: ServiceTarget(name=name, route=routes[name], fanout=fanout) for name in sns}
     return ServiceContext(state=state, nodes=nodes, targets=targets)
