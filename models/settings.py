@@ -19,7 +19,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = [
     "SETTINGS_FILE",
+    "HealthSettings",
     "PrefectSettings",
+    "ServeSettings",
     "ServicesSettings",
     "Settings",
     "SshSettings",
@@ -57,6 +59,53 @@ class SshSettings(BaseSettings):
         default=8, ge=1, le=10, description="Concurrent SSH handshakes towards one host."
     )
     retries: int = Field(default=3, ge=0, le=10, description="Retries on banner/reset errors.")
+
+
+class HealthSettings(BaseSettings):
+    """How the SN health flow probes service nodes (``SNFLOW_HEALTH_*``).
+
+    ``checks`` maps a ``servicenode`` flag (dhcpserver, tftpserver, conserver) to a shell
+    command run on every SN that has the flag set; exit 0 means the service is fine. On the
+    virtual cluster they are data too (e.g. ``test -e "$NODEROOT/run/dhcpd.pid"``).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SNFLOW_HEALTH_", extra="ignore")
+
+    checks: dict[str, str] = Field(
+        default_factory=lambda: {
+            "dhcpserver": "ss -Hlun 'sport = :67' | grep -q .",
+            "tftpserver": "ss -Hlun 'sport = :69' | grep -q .",
+            "conserver": "ss -Hltn 'sport = :782' | grep -q .",
+        },
+        description="Service check per servicenode flag: a shell command, exit 0 = healthy "
+        "(JSON object in the environment; an empty command disables a check).",
+    )
+    interval: float = Field(
+        default=300.0,
+        ge=0,
+        le=86400,
+        description="Seconds between the probes that 'snflow serve' schedules; 0: none.",
+    )
+    takeover_after: int = Field(
+        default=0,
+        ge=0,
+        le=1000,
+        description="Opt-in automation: take over an SN's nodes (dry run off) once it was down "
+        "for this many probes in a row. 0 (the default): never, the switch stays manual.",
+    )
+
+
+class ServeSettings(BaseSettings):
+    """How ``snflow serve`` runs its deployments (``SNFLOW_SERVE_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SNFLOW_SERVE_", extra="ignore")
+
+    limit: int = Field(
+        default=8, ge=1, le=256, description="Flow runs that 'snflow serve' runs at once."
+    )
+    poll: float = Field(
+        default=10.0, ge=0.5, le=300, description="Seconds between checks for runs to start."
+    )
 
 
 class PrefectSettings(BaseSettings):
@@ -150,6 +199,8 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the cluster database; default SQLite in $SNFLOW_HOME. "
         "PostgreSQL: postgresql+psycopg://user:password@host/db",
     )
+    health: HealthSettings = Field(default_factory=HealthSettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
     fanout: int = Field(
         default=64, ge=1, le=1024, description="Nodes worked on at once by a command."
     )
