@@ -33,7 +33,7 @@ from types import TracebackType
 from . import netns
 from .daemons import SERVICE_SETTINGS, services_of, sshd_argv, start_files
 from .database import write_database, write_keys, write_settings
-from .hostfs import MOUNTS, PATH, host_dirs, host_root, populate
+from .hostfs import MOUNTS, PATH, host_dirs, populate
 from .netns import BedError
 from .plan import PREFIX, BedHost, BedPlan, plan_bed
 from .procs import holder_argv, start_daemon, start_holders, stop_pids, wait_listening
@@ -53,6 +53,21 @@ def _start_time(pid: int) -> str | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
     except (OSError, IndexError):
         return None
+
+
+def _keep_in_view(dirs: Mapping[str, Path]) -> dict[Path, Path]:
+    """This checkout and the Python running it, for each that a private mount of ``dirs``
+    would hide: machine path -> its mount point inside that private directory (created)."""
+    wanted = [Path(__file__).resolve().parents[3], Path(sys.prefix), Path(sys.base_prefix)]
+    keep: dict[Path, Path] = {}
+    for path in wanted:
+        for mount, source in dirs.items():
+            if path.is_relative_to(mount) and path != Path(mount):
+                inside = source / path.relative_to(mount)
+                if not any(path.is_relative_to(k) for k in keep):
+                    inside.mkdir(parents=True, exist_ok=True)
+                    keep[path] = inside
+    return keep
 
 
 class Bed:
@@ -91,7 +106,7 @@ class Bed:
         venv = str(Path(sys.executable).parent)
         return {
             "PATH": f"{venv}:{PATH}",
-            "HOME": str(self.root / "home"),
+            "HOME": "/var/root",
             "SNFLOW_HOME": str(self.home),
             "LC_ALL": "C.UTF-8",
             "DO_NOT_TRACK": "1",
@@ -160,10 +175,7 @@ class Bed:
         self.home.mkdir()
         write_database(self.database_url, self.plan)
         client, host_keys, known = write_keys(self.home, self.plan)
-        # snflow runs on the MN in the machine's mount namespace: its own files (MN as a
-        # service host) go to the MN's private directories, never the machine's /etc.
-        mn_root = {"SNFLOW_SERVICES_MN_ROOT": str(host_root(self.root, self.plan.mn.name))}
-        write_settings(self.home, {**SERVICE_SETTINGS, **mn_root})
+        write_settings(self.home, SERVICE_SETTINGS)
         public = client.with_name(client.name + ".pub").read_text()
         argvs = {}
         for host in self.plan.hosts:
@@ -173,7 +185,8 @@ class Bed:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(text)
                 target.chmod(0o755 if path.startswith("/etc/init.d/") else 0o644)
-            argvs[host.name] = holder_argv(host.netns, host.name, dirs)
+            keep = _keep_in_view(dirs) if host.role == "mn" else {}
+            argvs[host.name] = holder_argv(host.netns, host.name, dirs, keep)
         holders = start_holders(argvs, logs)
         self.state["holders"] = holders
         for name, pid in holders.items():
@@ -185,7 +198,7 @@ class Bed:
             pid = start_daemon(holders[host.name], sshd_argv(), log_paths[label])
             self._record(host.name, {label: pid})
             waits.append((label, pid, ("tcp", host.address, 22)))
-        for host in self.plan.service_nodes:
+        for host in self.plan.hosts:
             for service in services_of(host):
                 if service.autostart:
                     self.service(host.name, service.name, "start")
@@ -271,11 +284,12 @@ class Bed:
         input: str | None = None,
         capture: bool = True,
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``argv`` on the MN (its network namespace, the machine's files, the bed's
-        ``SNFLOW_HOME``), after the route check; output captured as text."""
+        """Run ``argv`` on the MN, after the route check: in its network, mount and UTS
+        namespaces (its own ``/etc``, ``/var``, ``/tftpboot``... as on a real MN, with this
+        checkout and venv in view) and the bed's ``SNFLOW_HOME``; output captured as text."""
         self._check_once(self.plan.mn, self.all_addresses())
         return subprocess.run(
-            ["ip", "netns", "exec", self.plan.mn.netns, *argv],
+            [*self._enter(self.plan.mn.name), *argv],
             env={**self.mn_env(), **(env or {})},
             capture_output=capture,
             text=True,
@@ -283,6 +297,10 @@ class Bed:
             input=input,
             check=False,
         )
+
+    def _enter(self, host: str) -> list[str]:
+        holder = self.state["holders"][host]
+        return ["nsenter", f"--target={holder}", "--mount", "--net", "--uts", "--wd=/"]
 
     def snflow(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
         """``snflow ARGS`` on the MN."""
@@ -303,9 +321,8 @@ class Bed:
         skipped only for the bed's own local commands, which connect nowhere)."""
         if check_routes:
             self._check_once(self.plan.host(host), self.all_addresses())
-        holder = self.state["holders"][host]
         return subprocess.run(
-            ["nsenter", f"--target={holder}", "--mount", "--net", "--uts", "--wd=/", *argv],
+            [*self._enter(host), *argv],
             env={"PATH": PATH, "HOME": "/var/root", "LC_ALL": "C"},
             capture_output=capture,
             text=True,

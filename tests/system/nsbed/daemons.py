@@ -1,8 +1,9 @@
 """What each bed host runs, and the files its daemons start from.
 
 Every host runs OpenSSH's sshd (started by the bed, in the foreground) on the address the MN
-knows it by. A service node also has *services* on its network "b" interface (``eth1``):
-ISC dhcpd, tftpd-hpa, conserver, and Kea (installed, not started). Each is driven by a
+knows it by. A service node has *services* on its network "b" interface (``eth1``), the
+MN on its network "a" interface (it serves the SNs, as in xCAT): ISC dhcpd, tftpd-hpa,
+conserver, and Kea (installed, not started). Each is driven by a
 small init script in the SN's own ``/etc/init.d`` (``start|stop|restart|reload|status``, as
 Debian's ``service`` would call it; the machine's init scripts are never used): the daemon
 runs in the foreground of a background job, its PID in ``/var/run/<service>.pid``, its output
@@ -20,7 +21,7 @@ import shlex
 
 from pydantic import BaseModel, ConfigDict
 
-from .plan import NET_B, BedHost
+from .plan import NET_A, NET_B, BedHost, Link
 
 __all__ = ["SERVICE_SETTINGS", "Service", "init_script", "services_of", "sshd_argv", "start_files"]
 
@@ -54,10 +55,11 @@ def sshd_argv() -> tuple[str, ...]:
 
 
 def services_of(host: BedHost) -> list[Service]:
-    """The services of ``host`` (none unless it is an SN), in start order."""
-    if host.role != "sn":
+    """The services of ``host`` in start order: an SN serves network "b", the MN network
+    "a" (its DHCP entries are the SNs'); a CN has none."""
+    if host.role == "cn":
         return []
-    b = host.link("b")
+    b = _served(host)
     return [
         Service(
             name="isc-dhcp-server",
@@ -151,6 +153,11 @@ esac
 """
 
 
+def _served(host: BedHost) -> Link:
+    """The link a service host serves: "b" for an SN, "a" for the MN."""
+    return host.link("b" if host.role == "sn" else "a")
+
+
 def init_script(service: Service) -> str:
     proto, port = service.listens
     return _INIT.format(
@@ -170,17 +177,18 @@ def start_files(host: BedHost) -> dict[str, str]:
             "/etc/resolv.conf": f"search cluster.snflow\nnameserver {primary}\n",
             "/opt/xcat/xcatinfo": f"XCATSERVER={primary}\n",
         }
-    if host.role != "sn":
+    if host.role not in ("mn", "sn"):
         return {}
-    b = host.link("b")
+    b = _served(host)
+    net = NET_B if b.network == "b" else NET_A
     files = {
         "/etc/dhcp/dhcpd.conf": (
             "# bed start file: dhcpd reads snflow's file\n"
             f'authoritative;\nddns-update-style none;\ninclude "{DHCPD_INCLUDE}";\n'
         ),
         DHCPD_INCLUDE: (
-            '# bed start file: network "b" without host entries (as after makedhcp -n)\n'
-            f"subnet {NET_B.network_address} netmask {NET_B.netmask} {{\n}}\n"
+            f'# bed start file: network "{b.network}" without host entries (as after makedhcp -n)\n'
+            f"subnet {net.network_address} netmask {net.netmask} {{\n}}\n"
         ),
         "/var/lib/dhcp/dhcpd.leases": "",
         "/var/run/kea/.keep": "",

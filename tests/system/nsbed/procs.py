@@ -36,11 +36,23 @@ _TCP_LISTEN = "0A"
 _UDP_UNCONNECTED = "07"
 
 
-def holder_argv(netns: str, hostname: str, mounts: Mapping[str, Path]) -> list[str]:
-    """The holder of one host: private mounts of ``mounts`` (mount point -> directory)."""
+def holder_argv(
+    netns: str,
+    hostname: str,
+    mounts: Mapping[str, Path],
+    keep: Mapping[Path, Path] | None = None,
+) -> list[str]:
+    """The holder of one host: private mounts of ``mounts`` (mount point -> directory).
+
+    ``keep`` (machine path -> where it goes inside one of those directories) binds paths of
+    the machine that a private mount would hide back into view (the MN's snflow checkout
+    and venv when they live under ``/tmp``, say), before the private mounts are made.
+    """
     steps = ["set -e"]
+    for path, inside in (keep or {}).items():
+        steps.append(f"mount --bind {shlex.quote(str(path))} {shlex.quote(str(inside))}")
     for point, source in mounts.items():
-        steps.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(point)}")
+        steps.append(f"mount --rbind {shlex.quote(str(source))} {shlex.quote(point)}")
     steps += [
         f"hostname {shlex.quote(hostname)}",
         "echo 0 > /proc/sys/net/ipv4/ip_forward",

@@ -1,0 +1,69 @@
+"""``snflow makedhcp`` on real ISC dhcpd, and real DHCP exchanges from compute nodes."""
+
+from __future__ import annotations
+
+import pytest
+from nsbed import Bed
+from nsbed.netns import ip
+from nsbed.probes import dhcp_exchange
+
+pytestmark = pytest.mark.system
+
+
+def _b(bed: Bed, sn: str) -> str:
+    return bed.plan.host(sn).link("b").address
+
+
+@pytest.fixture
+def dhcp(bed: Bed) -> Bed:
+    """Every node's DHCP entries on both SNs of its pool (and the SNs' on the MN)."""
+    run = bed.snflow("makedhcp", "-a")
+    assert run.returncode == 0, run.stderr
+    return bed
+
+
+def test_makedhcp_configures_both_service_nodes_and_their_dhcpd_accepts_it(bed: Bed) -> None:
+    run = bed.snflow("makedhcp", "-a")
+    assert run.returncode == 0, run.stderr
+    cns = [cn.name for cn in bed.plan.compute_nodes]
+    for sn in bed.plan.service_nodes:
+        text = bed.path(sn.name, "/etc/dhcp/snflow.conf").read_text()
+        assert [cn for cn in cns if f"host {cn} {{" in text] == cns
+        assert f"next-server {sn.link('b').address};" in text
+        check = bed.host_run(sn.name, ["dhcpd", "-t", "-cf", "/etc/dhcp/dhcpd.conf"])
+        assert check.returncode == 0, check.stderr
+        assert bed.host_run(sn.name, ["/etc/init.d/isc-dhcp-server", "status"]).returncode == 0
+    again = bed.snflow("makedhcp", "-a")  # nothing changed: nothing reloaded
+    assert again.returncode == 0 and "reloaded: none" in again.stderr, again.stderr
+
+
+def test_a_compute_node_gets_its_address_and_next_server_from_an_sn_of_its_pool(dhcp: Bed) -> None:
+    """Both SNs answer (decision 11): whichever is first names itself as next-server."""
+    for cn in dhcp.plan.compute_nodes:
+        lease = dhcp_exchange(dhcp, cn.name)
+        assert lease is not None, f"{cn.name}: no DHCP answer"
+        assert lease.ip == cn.address
+        assert lease.server in {_b(dhcp, sn) for sn in cn.service_nodes}
+        assert lease.next_server == lease.server == lease.router
+
+
+@pytest.mark.parametrize("node", ["cn001", "cn005"])
+def test_with_its_backup_cut_a_compute_node_is_answered_by_its_primary(
+    dhcp: Bed, node: str
+) -> None:
+    cn = dhcp.plan.host(node)
+    primary, backup = cn.service_nodes
+    dhcp.set_link(backup, "b", up=False)
+    lease = dhcp_exchange(dhcp, node)
+    assert lease is not None
+    assert (lease.ip, lease.server, lease.next_server) == (cn.address, *[_b(dhcp, primary)] * 2)
+    assert lease.boot_file
+
+
+def test_an_unknown_mac_gets_no_answer(dhcp: Bed) -> None:
+    cn = dhcp.plan.compute_nodes[0]
+    ip(["-n", cn.netns, "link", "set", "eth0", "address", "02:00:00:99:99:99"])
+    try:
+        assert dhcp_exchange(dhcp, cn.name, tries=2) is None
+    finally:
+        ip(["-n", cn.netns, "link", "set", "eth0", "address", cn.link("b").mac])
