@@ -23,7 +23,14 @@ from snflow.models.errors import SnflowError
 from snflow.models.journal import locks, now
 from snflow.models.natsort import fold
 
-__all__ = ["LockHolder", "NodesLocked", "acquire_locks", "lock_holders", "release_locks"]
+__all__ = [
+    "LockHolder",
+    "NodesLocked",
+    "acquire_locks",
+    "lock_holders",
+    "locked_by_run",
+    "release_locks",
+]
 
 # Above this many nodes one scan of the lock table beats an IN list.
 _IN_LIST_LIMIT = 2000
@@ -131,6 +138,13 @@ def acquire_locks(
         # A concurrent taker that committed first makes this raise IntegrityError: the
         # transaction is then unusable, so the caller retries it (and this sees the rows).
         conn.execute(locks.insert(), [{"node": n, **values} for n in new])
+
+
+def locked_by_run(conn: Connection, run_id: str) -> list[str]:
+    """The nodes locked for the move ``run_id`` (whoever acts on it now)."""
+    return sorted(
+        n for (n,) in conn.execute(sa.select(locks.c.node).where(locks.c.run_id == run_id))
+    )
 
 
 def release_locks(conn: Connection, holder: str) -> int:

@@ -32,7 +32,7 @@ from snflow.models.journal import (
     nodes_changed_since,
     write_move,
 )
-from snflow.models.locks import LockHolder, acquire_locks
+from snflow.models.locks import LockHolder, acquire_locks, locked_by_run
 from snflow.models.natsort import fold, natural_sorted
 from snflow.models.snmove import MovePlan
 from snflow.models.snmove_interfaces import address_of, normalize_ip, split_names
@@ -149,7 +149,9 @@ def apply_move(
     :raises StalePlanError: a run journaled some of the nodes after ``mark``.
     """
     nodes = [p.node for p in plan.nodes]
-    lock_nodes(conn, nodes, record.run_id, holder)
+    # The selected nodes already in place are locked too: no other move may touch them
+    # while this one runs (they are released with the others when it ends).
+    lock_nodes(conn, [*nodes, *plan.skipped], record.run_id, holder)
     stale = nodes_changed_since(conn, mark, nodes)
     if stale:
         raise StalePlanError(f"{fold(stale)} were moved by another run since this one read them")
@@ -251,7 +253,8 @@ def apply_undo(
     :raises UndoConflictError: an attribute no longer has the value the run set.
     """
     nodes = natural_sorted({w.node for w in target_work})
-    lock_nodes(conn, nodes, record.run_id, holder, takeover=[record.target_run or ""])
+    held = locked_by_run(conn, record.target_run or "")
+    lock_nodes(conn, [*nodes, *held], record.run_id, holder, takeover=[record.target_run or ""])
     changes, undo_entries, conflicts = stage_undo(conn, entries)
     if conflicts:
         raise UndoConflictError(

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from snflow.models.settings import Settings
 from snflow.tasks.ssh import SshPool
 
 __all__ = ["RunResources", "release_run_resources", "run_resources", "run_scope"]
@@ -38,14 +39,15 @@ def _run_id() -> str:
     return str(flow_run.get_id() or "no-flow-run")
 
 
-def run_resources(fanout: int) -> RunResources:
-    """This flow run's resources (created by the first task that asks)."""
+def run_resources(fanout: int, settings: Settings | None = None) -> RunResources:
+    """This flow run's resources (created by the first caller, with its ``settings`` for
+    the pool: a flow wanting e.g. shorter SSH timeouts asks first, in its body)."""
     key = _run_id()
     with _lock:
         res = _runs.get(key)
         if res is None:
             res = RunResources(
-                pool=SshPool(), fanout=threading.BoundedSemaphore(fanout), limit=fanout
+                pool=SshPool(settings), fanout=threading.BoundedSemaphore(fanout), limit=fanout
             )
             _runs[key] = res
         return res
