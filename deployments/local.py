@@ -85,6 +85,8 @@ def prefect_environment(settings: Settings | None = None) -> dict[str, str]:
         "PREFECT_API_URL": api_url(settings),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
+        # Offline clusters: no upgrade prompts or marketing banners in the UI.
+        "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
         # The CLI prints its own report; Prefect's per-task console lines would drown it.
         "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
     }
