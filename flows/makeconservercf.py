@@ -27,11 +27,10 @@ from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from snflow.models.conserver import plan_conserver
-from snflow.models.conserverfiles import conserver_targets
+from snflow.models.conserverfiles import conserver_targets, master_addresses
 from snflow.models.errors import SnflowError
 from snflow.models.servicerun import ConservercfRequest, ServiceReport, choose_hosts
 from snflow.models.services import make_header
-from snflow.models.settings import get_settings
 from snflow.tasks.conserver import ConserverJob, install_conserver_config
 from snflow.tasks.runtime import run_scope
 from snflow.tasks.servicereport import finish_report
@@ -62,7 +61,7 @@ def makeconservercf(request: ConservercfRequest) -> State:
         except SnflowError as exc:
             report.error = str(exc)
             return finish_report("makeconservercf", report)
-        settings = get_settings().services
+        settings = context.settings
         futures = [
             install_conserver_config.submit(
                 ConserverJob(
@@ -70,6 +69,7 @@ def makeconservercf(request: ConservercfRequest) -> State:
                     config=configs[host],
                     header=header,
                     settings=settings,
+                    addresses=master_addresses(context.state),
                 )
             )
             for host in hosts

@@ -28,7 +28,6 @@ from snflow.models.dhcpfiles import plan_makedhcp, query_hosts
 from snflow.models.errors import SnflowError
 from snflow.models.servicerun import MakedhcpRequest, ServiceReport, choose_hosts
 from snflow.models.services import ServiceState, make_header
-from snflow.models.settings import get_settings
 from snflow.tasks.dhcp import DhcpJob, install_dhcp_config
 from snflow.tasks.runtime import run_scope
 from snflow.tasks.servicereport import finish_report
@@ -70,7 +69,7 @@ def makedhcp(request: MakedhcpRequest) -> State:
                 all_nodes=request.all_nodes,
                 nodes=nodes or (),
                 header=header,
-                settings=get_settings().services,
+                settings=context.settings,
             )
             for host in hosts
         ]

@@ -29,7 +29,6 @@ from snflow.models.bootfiles import plan_bootfiles
 from snflow.models.errors import SnflowError
 from snflow.models.servicerun import NodesetRequest, ServiceReport, choose_hosts
 from snflow.models.services import make_header
-from snflow.models.settings import get_settings
 from snflow.tasks.bootfiles import BootJob, install_boot_files
 from snflow.tasks.runtime import run_scope
 from snflow.tasks.servicereport import finish_report
@@ -58,7 +57,7 @@ def nodeset(request: NodesetRequest) -> State:
         except SnflowError as exc:
             report.error = str(exc)
             return finish_report("nodeset", report)
-        settings = get_settings().services
+        settings = context.settings
         futures = [
             install_boot_files.submit(
                 BootJob(target=context.targets[host], files=plans[host], settings=settings)

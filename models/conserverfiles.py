@@ -15,16 +15,23 @@ instead of reloading it.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from snflow.models.conserver import ConserverConfig, console_names
 from snflow.models.natsort import natural_key
 from snflow.models.services import ServiceState, sorted_nodes
 
-__all__ = ["PLACEHOLDER", "checkable", "conserver_targets", "console_changes"]
+__all__ = [
+    "PLACEHOLDER",
+    "checkable",
+    "conserver_targets",
+    "console_changes",
+    "master_addresses",
+]
 
 #: The console added to an empty file for ``conserver -S`` only (never installed).
 PLACEHOLDER = "console snflow-check-placeholder {\n  type exec;\n  exec /bin/true;\n}\n"
+_MASTER = re.compile(r"^(\s*master )([^\s;]+);", re.M)
 _BLOCK = re.compile(r"^#xCAT BEGIN (\S+) CONS\n(.*?)^#xCAT END \1 CONS$", re.M | re.S)
 
 
@@ -65,10 +72,22 @@ def console_changes(before: str, after: str) -> tuple[list[str], list[str], list
     return added, removed, updated
 
 
-def checkable(text: str) -> str:
-    """``text`` as ``conserver -S`` can check it: with a placeholder console when it has none.
+def checkable(text: str, addresses: Mapping[str, str] | None = None) -> str:
+    """``text`` as ``conserver -S`` can check it quickly: with a placeholder console when it
+    has none, and each ``master <host>`` naming that host's address from ``addresses``
+    (conserver resolves every ``master`` once per console; where the service nodes' names
+    are not in the checking machine's resolver, that took ~0.2 s per console here).
 
     >>> "snflow-check-placeholder" in checkable("default * {\\n  rw *;\\n}\\n")
     True
+    >>> checkable("console a {\\n  master sn1;\\n}\\n", {"sn1": "10.0.0.1"}).splitlines()[1]
+    '  master 10.0.0.1;'
     """
+    if addresses:
+        text = _MASTER.sub(lambda m: f"{m[1]}{addresses.get(m[2], m[2])};", text)
     return text if console_names(text) else text + PLACEHOLDER
+
+
+def master_addresses(state: ServiceState) -> dict[str, str]:
+    """Each service host's name -> its first address (what ``master`` lines name)."""
+    return {h.name: h.interfaces[0].address for h in state.hosts if h.interfaces}

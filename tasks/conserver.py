@@ -3,11 +3,12 @@
 One task run per host. The host's ``conserver.cf`` (``services.conserver_cf``) is read,
 the planned stanzas merged into it (content snflow and xCAT do not manage is kept), and
 the result checked with ``conserver -S -C`` (on the management node when installed there,
-else on the target), installed atomically and followed by the reload command
-(``services.conserver_reload``: conserver re-reads its file on SIGHUP, open consoles stay;
-xCAT restarts every console instead). Unchanged content: no write, no reload. A host left
-without any console gets the file (stale entries must go) and ``services.conserver_stop``;
-a host that has no file and would get no console is left alone.
+else on the target; ``master`` names are replaced by addresses for the check only),
+installed atomically and followed by the reload command (``services.conserver_reload``:
+conserver re-reads its file on SIGHUP, open consoles stay; xCAT restarts every console
+instead). Unchanged content: no write, no reload. A host left without any console gets
+the file (stale entries must go) and ``services.conserver_stop``; a host that has no file
+and would get no console is left alone.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class ConserverJob(BaseModel):
     config: ConserverConfig
     header: str
     settings: ServicesSettings
+    addresses: dict[str, str] = {}  # service host -> address, for the check only
 
 
 @task(name="install-conserver-config", cache_policy=NO_CACHE)
@@ -64,9 +66,10 @@ def _converge(job: ConserverJob, path: str) -> HostResult:
         note = "" if consoles else "no console here"
         return HostResult(host=host, outcome="unchanged", path=path, message=note)
     place = check_place("conserver", job.settings)
+    checked = checkable(text, job.addresses)
     if place == "mn":
-        check_locally("conserver", checkable(text), host, suffix=".cf")
-    check = ("conserver", path, checkable(text)) if place == "target" else None
+        check_locally("conserver", checked, host, suffix=".cf")
+    check = ("conserver", path, checked) if place == "target" else None
     install_paths(job.target, {path: text}, check=check, timeout=timeout)
     added, removed, updated = console_changes(current or "", text)
     command = job.settings.conserver_reload if consoles else job.settings.conserver_stop

@@ -106,15 +106,14 @@ def pack_files(
     links: Mapping[str, str] | None = None,
     check: tuple[str, str] | None = None,
 ) -> bytes:
-    """The archive :func:`install_script` reads: ``files/<path>`` (mode 0644), symlinks,
-    a ``manifest`` of the paths to move, and ``check/<name>`` when ``check`` is
+    """The archive :func:`install_script` reads: ``files/<path>`` (mode 0644) and
+    symlinks, the tree to move into place, and ``check/<name>`` when ``check`` is
     ``(name, text)``."""
     links = links or {}
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.GNU_FORMAT) as archive:
-        paths = [safe_relpath(p) for p in (*files, *links)]
-        manifest = "".join(f"{p}\n" for p in paths).encode()
-        _add(archive, "manifest", manifest)
+        for path in (*files, *links):
+            safe_relpath(path)
         for path, text in files.items():
             _add(archive, f"files/{path}", text.encode())
         for path, target in links.items():
@@ -146,7 +145,8 @@ def check_command(argv: Sequence[str], file_word: str) -> str:
 def install_script(directory: str, check: tuple[str, Sequence[str]] | None = None) -> str:
     """Unpack the archive on stdin beside ``directory``'s files, run the check (``(name,
     argv)``: exit :data:`CHECK_FAILED` with the checker's output if it fails), then rename
-    every file of the manifest over its destination. A failure leaves nothing behind."""
+    every file of the archive's tree over its destination (``mv`` per directory; each file
+    is replaced atomically). A failure leaves no temporary file behind."""
     lines = [
         "set -e",
         "umask 022",
@@ -160,11 +160,13 @@ def install_script(directory: str, check: tuple[str, Sequence[str]] | None = Non
         name, argv = check
         file_word = '"$tmp/check/"' + quote(safe_relpath(name))
         lines.append(f"{check_command(argv, file_word)} || exit {CHECK_FAILED}")
+    # One mv per directory (rename(2) of each file over its destination), not per file.
     lines += [
-        "while IFS= read -r rel; do",
-        '  dest="$base/$rel"',
-        '  mkdir -p -- "$(dirname -- "$dest")"',
-        '  mv -f -T -- "$tmp/files/$rel" "$dest"',
-        'done < "$tmp/manifest"',
+        'cd "$tmp/files"',
+        "find . -type d | while IFS= read -r dir; do",
+        '  mkdir -p -- "$base/$dir"',
+        '  find "$dir" -mindepth 1 -maxdepth 1 ! -type d -exec mv -f -t "$base/$dir" -- {} +',
+        "done",
+        'cd "$base"',
     ]
     return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ from snflow.models.schema import TABLES
 from snflow.sim import SimCluster
 
 HOSTS = ("mn", "sn1", "sn2")
-_SERVICE_PATHS = ("etc/dhcp", "etc/kea", "etc/conserver.cf", "tftpboot", "var/log")
+_SERVICE_PATHS = ("etc/dhcp", "etc/kea", "etc/conserver.cf", "tftpboot/*", "var/log")
 
 
 def root(sim: SimCluster, host: str) -> Path:
@@ -27,16 +27,15 @@ def root(sim: SimCluster, host: str) -> Path:
 
 
 def clean_services(sim: SimCluster) -> None:
-    """Remove every service file and recorded action from the MN and all SNs."""
+    """Remove every service file and recorded action from the MN and all SNs (the
+    directories the virtual cluster made, like ``tftpboot``, stay)."""
     for host in HOSTS:
         for rel in _SERVICE_PATHS:
-            path = root(sim, host) / rel
-            if path.is_dir():
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
-    (root(sim, "sn1") / "tftpboot").mkdir(parents=True, exist_ok=True)
-    (root(sim, "sn2") / "tftpboot").mkdir(parents=True, exist_ok=True)
+            for path in root(sim, host).glob(rel):
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink(missing_ok=True)
 
 
 def actions(sim: SimCluster, host: str) -> list[str]:

@@ -210,3 +210,22 @@ def test_cli_rejects_bad_usage_before_running_anything(cluster: SimCluster) -> N
         assert result.exit_code == 1, args
         assert message in result.stderr
     assert cluster.status().totals.accepted == 0
+
+
+def test_the_run_history_holds_a_summary_and_a_per_host_table(cluster: SimCluster) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    _, state = run(noderange="cn001")
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id]))
+        )
+    by_key = {a.key: a for a in found}
+    assert "sn[1-2]: changed" in by_key["makedhcp-summary"].data
+    table = json.loads(by_key["makedhcp-hosts"].data)
+    assert [(row["host"], row["outcome"], row["added"]) for row in table] == [
+        ("sn1", "changed", "cn001"),
+        ("sn2", "changed", "cn001"),
+    ]
