@@ -30,6 +30,7 @@ __all__ = [
     "plan_serve",
     "prepare_server",
     "serve_forever",
+    "window_schedules",
 ]
 
 _log = logging.getLogger(__name__)
@@ -68,11 +69,48 @@ def plan_serve(names: Sequence[str] = ()) -> ServePlan:
     return ServePlan(specs=specs, missing=missing)
 
 
+def window_schedules(settings: Settings) -> list[Any]:
+    """The maintenance windows of ``SNFLOW_SERVE_WINDOWS`` as Prefect schedules, each with
+    its own parameters (a bad entry is an error naming it)."""
+    from prefect.schedules import Cron, RRule
+
+    from snflow.models.maintenance import WindowSchedule
+
+    schedules = []
+    for number, raw in enumerate(settings.serve.windows, start=1):
+        try:
+            window = WindowSchedule.model_validate(raw)
+        except ValueError as exc:
+            raise SnflowError(f"SNFLOW_SERVE_WINDOWS entry {number}: {exc}") from None
+        parameters = {"request": window.request.model_dump(mode="json")}
+        if window.cron is not None:
+            schedules.append(
+                Cron(
+                    window.cron,
+                    timezone=window.timezone,
+                    active=window.active,
+                    parameters=parameters,
+                )
+            )
+        else:
+            schedules.append(
+                RRule(
+                    window.rrule or "",
+                    timezone=window.timezone,
+                    active=window.active,
+                    parameters=parameters,
+                )
+            )
+    return schedules
+
+
 def _schedules(entry: DeploymentSpec, settings: Settings) -> list[Any]:
     from prefect.schedules import Interval
 
     if entry.name == "sn-health" and settings.health.interval > 0:
         return [Interval(timedelta(seconds=settings.health.interval))]
+    if entry.name == "maintenance-window":
+        return window_schedules(settings)
     return []
 
 

@@ -106,6 +106,11 @@ class ServeSettings(BaseSettings):
     poll: float = Field(
         default=10.0, ge=0.5, le=300, description="Seconds between checks for runs to start."
     )
+    windows: list[dict[str, object]] = Field(
+        default_factory=list,
+        description="Maintenance windows to schedule, a JSON list of objects: cron or rrule, "
+        "timezone, and the maintenance-window request (README: maintenance windows).",
+    )
 
 
 class PrefectSettings(BaseSettings):

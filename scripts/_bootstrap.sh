@@ -14,6 +14,7 @@ _SNFLOW_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _SNFLOW_DEBIAN_PACKAGES=(
     postgresql openssh-server openssh-client isc-dhcp-server kea-dhcp4-server tftpd-hpa
     conserver-server rsync iproute2 busybox tftp-hpa
+    chromium chromium-driver
 )
 
 # Init scripts a package of the list may have started, with the pid files they use.

@@ -7,7 +7,6 @@ every host powered on.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from served_stack import SIM_CHECKS, Served, serve_env, stop_pid, wait_served
+from served_stack import Served, serve_env, stop_pid, wait_served
 
 from snflow.sim import SimCluster
 
@@ -56,9 +55,9 @@ def served_stack(
 
 @pytest.fixture
 def served(served_stack: Served, prefect_server: str, monkeypatch: pytest.MonkeyPatch) -> Served:
-    """The served stack as this test's world: its home, checks; every host powered on."""
+    """The served stack as this test's world: its home (settings.env: the sim's service
+    checks); every host powered on."""
     monkeypatch.setenv("SNFLOW_HOME", str(served_stack.home))
-    monkeypatch.setenv("SNFLOW_HEALTH_CHECKS", json.dumps(SIM_CHECKS))
     cluster = served_stack.cluster()
     for host in cluster.status().hosts:
         if not host.powered:

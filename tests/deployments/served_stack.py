@@ -14,11 +14,12 @@ from served_api import call
 
 from snflow.sim import SimCluster
 
-#: Service checks on the virtual cluster: data, as on a real one. A service counts as running
-#: unless the test left a marker ``var/run/<flag>.down`` in the SN's root.
-SIM_CHECKS = {
-    flag: f'test ! -e "$NODEROOT/var/run/{flag}.down"'
-    for flag in ("dhcpserver", "tftpserver", "conserver")
+#: The README's maintenance window example (inactive here: no window opens during tests).
+EXAMPLE_WINDOW = {
+    "cron": "0 2 * * 6",
+    "timezone": "Europe/Paris",
+    "active": False,
+    "request": {"service_node": "sn1", "deadline_minutes": 240, "dry_run": False},
 }
 
 
@@ -48,7 +49,7 @@ def serve_env(home: Path, api: str) -> dict[str, str]:
             "PREFECT_API_URL": api,
             "SNFLOW_SERVE_POLL": "1",
             "SNFLOW_HEALTH_INTERVAL": "0",
-            "SNFLOW_HEALTH_CHECKS": json.dumps(SIM_CHECKS),
+            "SNFLOW_SERVE_WINDOWS": json.dumps([EXAMPLE_WINDOW]),
             "DO_NOT_TRACK": "1",
         }
     )
