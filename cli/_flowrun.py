@@ -6,12 +6,47 @@ local server if needed (saying so once, with the UI address) and points Prefect 
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+from typing import Any, NamedTuple, TypeVar
 
+from pydantic import BaseModel
+
+from snflow.cli._common import fail
 from snflow.deployments import local
+from snflow.models.errors import SnflowError
 
-__all__ = ["use_prefect"]
+__all__ = ["FlowRun", "run_flow", "use_prefect"]
+
+ReportT = TypeVar("ReportT")
+
+
+class FlowRun(NamedTuple):
+    """What a CLI command needs of its finished flow run."""
+
+    report: Any
+    ui: str
+    run_id: str
+
+
+def run_flow(name: str, request: BaseModel, report_type: type[ReportT]) -> FlowRun:
+    """Run the flow ``snflow.flows.<name>.<name>`` on ``request`` against the server.
+
+    Exits with ``Error: ...`` when no server can be used or the run produced no report
+    of ``report_type`` (it crashed before making one). The flow's module is imported only
+    after :func:`use_prefect`, as Prefect reads its settings at import.
+    """
+    try:
+        ui = use_prefect()
+    except SnflowError as exc:
+        fail(str(exc))
+    flow = getattr(importlib.import_module(f"snflow.flows.{name}"), name)
+    state = flow(request, return_state=True)
+    report = state.result(raise_on_failure=False)
+    if not isinstance(report, report_type):
+        fail(f"{name} flow run failed: {state.message or report}")
+    return FlowRun(report, ui, str(state.state_details.flow_run_id))
 
 
 def use_prefect() -> str:

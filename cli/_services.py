@@ -9,7 +9,6 @@ summary and the run's address on stderr. Exit 1 when the run stopped or any host
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TypeVar
 
 import typer
@@ -19,8 +18,7 @@ from snflow.cli._common import fail
 from snflow.models import db
 from snflow.models.cluster import ClusterView
 from snflow.models.errors import SnflowError
-from snflow.models.natsort import fold
-from snflow.models.servicerun import HostResult, ServiceReport
+from snflow.models.servicerun import HostResult, ServiceReport, names_text
 
 __all__ = ["build_request", "host_line", "run_service_flow"]
 
@@ -47,9 +45,9 @@ def host_line(result: HostResult) -> str:
     """``sn1: changed: added cn[001-002]; removed cn005; 3 updated; reloaded``."""
     parts = []
     if result.added:
-        parts.append(f"added {_names(result.added)}")
+        parts.append(f"added {names_text(result.added)}")
     if result.removed:
-        parts.append(f"removed {_names(result.removed)}")
+        parts.append(f"removed {names_text(result.removed)}")
     if result.updated:
         parts.append(f"{len(result.updated)} updated")
     if result.reloaded:
@@ -59,22 +57,11 @@ def host_line(result: HostResult) -> str:
     return f"{result.host}: {result.outcome}" + (f": {'; '.join(parts)}" if parts else "")
 
 
-def _names(names: tuple[str, ...]) -> str:
-    return fold(names) if all("/" not in n for n in names) else f"{len(names)} files"
+def run_service_flow(name: str, request: BaseModel) -> None:
+    """Run the flow ``name`` on ``request`` against the Prefect server, print the report, exit."""
+    from snflow.cli._flowrun import run_flow
 
-
-def run_service_flow(name: str, flow: Callable[..., object], request: BaseModel) -> None:
-    """Run ``flow(request)`` against the Prefect server, print the report, exit."""
-    from snflow.cli._flowrun import use_prefect
-
-    try:
-        ui = use_prefect()
-    except SnflowError as exc:
-        fail(str(exc))
-    state = flow(request, return_state=True)
-    report = state.result(raise_on_failure=False)  # type: ignore[attr-defined]
-    if not isinstance(report, ServiceReport):
-        fail(f"{name} flow run failed: {state.message or report}")  # type: ignore[attr-defined]
+    report, ui, run_id = run_flow(name, request, ServiceReport)
     for warning in report.warnings:
         print(f"Warning: {warning}", file=sys.stderr)
     if report.error:
@@ -84,12 +71,11 @@ def run_service_flow(name: str, flow: Callable[..., object], request: BaseModel)
         out.extend(result.details)
         if result.outcome == "failed":
             print(f"Error: {result.host}: {result.message}", file=sys.stderr)
-        else:
+        elif not result.details:  # a query's lines say it all
             out.append(host_line(result))
     if out:
         sys.stdout.write("\n".join(out) + "\n")
         sys.stdout.flush()
-    run_id = state.state_details.flow_run_id  # type: ignore[attr-defined]
     summary = "; ".join(report.summary()) if report.results else "no host to work on"
     print(f"{name}: {summary} (run {ui}/runs/flow-run/{run_id})", file=sys.stderr)
     if report.failed:

@@ -36,9 +36,7 @@ def makeconservercf(
     request = build_request(
         ConservercfRequest, noderange=noderange or "", delete=delete, cleanup=cleanup
     )
-    from snflow.flows.makeconservercf import makeconservercf as flow
-
-    run_service_flow("makeconservercf", flow, request)
+    run_service_flow("makeconservercf", request)
 
 
 def register(app: typer.Typer) -> None:

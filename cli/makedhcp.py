@@ -41,9 +41,7 @@ def makedhcp(
     request = build_request(
         MakedhcpRequest, action=action, noderange=noderange or "", all_nodes=all_nodes
     )
-    from snflow.flows.makedhcp import makedhcp as flow
-
-    run_service_flow("makedhcp", flow, request)
+    run_service_flow("makedhcp", request)
 
 
 def register(app: typer.Typer) -> None:

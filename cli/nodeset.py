@@ -43,9 +43,7 @@ def nodeset(
     Exit status 1 when a host failed.
     """
     request = build_request(NodesetRequest, noderange=noderange, osimage=parse_action(action))
-    from snflow.flows.nodeset import nodeset as flow
-
-    run_service_flow("nodeset", flow, request)
+    run_service_flow("nodeset", request)
 
 
 def register(app: typer.Typer) -> None:

@@ -167,19 +167,10 @@ def snmove(
         fail("; ".join(e["msg"].removeprefix("Value error, ") for e in exc.errors()))
     except SnflowError as exc:
         fail(str(exc))
-    from snflow.cli._flowrun import use_prefect
+    from snflow.cli._flowrun import run_flow
 
-    try:
-        ui = use_prefect()
-    except SnflowError as exc:
-        fail(str(exc))
-    from snflow.flows.snmove import snmove as snmove_flow
-
-    state = snmove_flow(request, return_state=True)
-    report = state.result(raise_on_failure=False)
-    if not isinstance(report, SnmoveReport):
-        fail(f"snmove flow run failed: {state.message or report}")
-    _print(report, verbose, ui, str(state.state_details.flow_run_id))
+    report, ui, run_id = run_flow("snmove", request, SnmoveReport)
+    _print(report, verbose, ui, run_id)
     if report.failed:
         raise typer.Exit(1)
 

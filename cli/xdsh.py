@@ -102,21 +102,11 @@ def xdsh(ctx: typer.Context) -> None:
             ClusterView(conn).expand_or_raise(request.noderange)  # before Prefect starts
     except SnflowError as exc:
         fail(str(exc))
-    from snflow.cli._flowrun import use_prefect
+    from snflow.cli._flowrun import run_flow
 
-    try:
-        ui = use_prefect()
-    except SnflowError as exc:
-        fail(str(exc))
-    from snflow.flows.xdsh import xdsh as xdsh_flow
-
-    state = xdsh_flow(request, return_state=True)
-    report = state.result(raise_on_failure=False)
-    if not isinstance(report, XdshReport):
-        fail(f"xdsh flow run failed: {state.message or report}")
+    report, ui, run_id = run_flow("xdsh", request, XdshReport)
     _print(report)
     summary = "; ".join(report.summary())
-    run_id = state.state_details.flow_run_id
     print(f"xdsh: {summary} (run {ui}/runs/flow-run/{run_id})", file=sys.stderr)
     if report.failed:
         raise typer.Exit(1)

@@ -30,6 +30,7 @@ __all__ = [
     "NodesetRequest",
     "ServiceReport",
     "choose_hosts",
+    "names_text",
 ]
 
 HostOutcome = Literal["changed", "unchanged", "failed"]
@@ -132,8 +133,8 @@ class HostResult(BaseModel):
         return {
             "host": self.host,
             "outcome": self.outcome,
-            "added": fold(self.added) if _nodes(self.added) else ", ".join(self.added),
-            "removed": fold(self.removed) if _nodes(self.removed) else ", ".join(self.removed),
+            "added": names_text(self.added),
+            "removed": names_text(self.removed),
             "updated": len(self.updated),
             "reloaded": self.reloaded,
             "checked on": self.checked_on,
@@ -142,8 +143,11 @@ class HostResult(BaseModel):
         }
 
 
-def _nodes(names: Iterable[str]) -> bool:
-    return all("/" not in n for n in names)
+def names_text(names: Sequence[str]) -> str:
+    """Nodes folded (``cn[001-016]``); file paths (nodeset) counted."""
+    if all("/" not in n for n in names):
+        return fold(names)
+    return f"{len(names)} files"
 
 
 class ServiceReport(BaseModel):

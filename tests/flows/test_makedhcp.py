@@ -193,6 +193,12 @@ def test_cli_prints_each_host_and_exits_non_zero_when_one_failed(cluster: SimClu
     ok = CliRunner().invoke(app, ["makedhcp", "cn00[1-2]"])
     assert ok.exit_code == 0, ok.output
     assert "sn1: changed: added cn[001-002]" in ok.stdout
+    query = CliRunner().invoke(app, ["makedhcp", "-q", "cn002"])
+    assert query.exit_code == 0, query.output
+    assert query.stdout.splitlines() == [
+        "cn002: sn1: ip-address = 127.20.1.2, hardware-address = 02:00:00:00:01:02",
+        "cn002: sn2: ip-address = 127.20.1.2, hardware-address = 02:00:00:00:01:02",
+    ]
     cluster.power("sn2", False)
     failed = CliRunner().invoke(app, ["makedhcp", "-d", "cn001"])
     assert failed.exit_code == 1
