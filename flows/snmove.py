@@ -32,7 +32,7 @@ from snflow.models.natsort import fold
 from snflow.models.settings import get_settings
 from snflow.models.snmove_request import NodeOutcome, SnmoveReport, SnmoveRequest
 from snflow.tasks.runtime import run_resources, run_scope
-from snflow.tasks.snmove_db import apply_undo_run, load_run, take_over_run
+from snflow.tasks.snmove_db import apply_undo_run, load_run, read_node_context, take_over_run
 
 __all__ = ["snmove"]
 
@@ -126,10 +126,13 @@ def snmove(request: SnmoveRequest) -> State:
             if works and journal_run:
                 report.nodes = _outcomes(on_nodes)
                 phases.start("services")
-                services_state = configure_services(report, works, flow_run_id)
+                context = read_node_context([w.node for w in works])
+                report.task_runs += 1
+                master = context[0].site.get("master", "")
+                services_state = configure_services(report, works, master, flow_run_id)
                 phases.start("nodes")
                 if on_nodes:
-                    done = work_on_nodes(request, report, on_nodes, journal_run)
+                    done = work_on_nodes(request, report, on_nodes, journal_run, context)
                     outcomes = {o.node: o for o in done}
                     report.nodes = [outcomes.get(n.node, n) for n in report.nodes]
         except SnflowError as exc:

@@ -18,7 +18,9 @@ from prefect.states import Completed, Failed, State
 from snflow.models.journal import MoveRecord, NodeWork
 from snflow.models.natsort import fold
 from snflow.models.remote import batch_nodes
+from snflow.models.routes import Route
 from snflow.models.snmove import MESSAGES, MoveOptions, MovePlan, plan_move, render_plan
+from snflow.models.snmove_read import NodeEnvironment
 from snflow.models.snmove_request import NodeOutcome, SnmoveReport, SnmoveRequest
 from snflow.tasks.artifacts import publish_report, start_progress, update_progress
 from snflow.tasks.postscripts import load_postscripts
@@ -26,7 +28,6 @@ from snflow.tasks.snmove_db import (
     apply_move_plan,
     finish_run,
     read_cluster_state,
-    read_node_context,
     record_node_status,
     wait_for_locks,
 )
@@ -88,7 +89,7 @@ def _plan(request: SnmoveRequest, options: MoveOptions, report: SnmoveReport):  
 def _with_postscripts(plan: MovePlan, options: MoveOptions, report: SnmoveReport) -> MovePlan:
     """Check that the postscripts exist: ``-P`` names must; with ``-P all`` the missing
     ones (xCAT-only scripts such as ``remoteshell``) are left out with a warning."""
-    names = sorted({s for p in plan.nodes for s in p.postscripts})
+    names = list(dict.fromkeys(s for p in plan.nodes for s in p.postscripts))
     if not names:
         return plan
     _, missing = load_postscripts(names)
@@ -173,17 +174,17 @@ def work_on_nodes(
     report: SnmoveReport,
     works: Sequence[NodeWork],
     journal_run: str,
+    context: tuple[NodeEnvironment, dict[str, Route]],
 ) -> list[NodeOutcome]:
     """Node phase: batches behind each new service node; statuses recorded per batch."""
-    nodes = [w.node for w in works]
+    env, routes = context
     if any(w.gateway for w in works):
         report.info("Checking the default routes on the nodes.")
     if any(w.run_on_node for w in works):
         report.info("Running postscripts on the nodes.")
-    env, routes = read_node_context(nodes)
     names = sorted({s for w in works for s in w.scripts} | {"snflow-xcatinfo", "snflow-gateway"})
     scripts, _ = load_postscripts(names)
-    report.task_runs += 2
+    report.task_runs += 1
     settings = NodeRunSettings(fanout=request.fanout, command_timeout=request.command_timeout)
     batches = batch_nodes({w.node: w.new_sn for w in works}, max_batch=MAX_BATCH)
     progress = start_progress(f"snmove: work on {len(works)} nodes")

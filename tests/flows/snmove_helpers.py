@@ -130,3 +130,24 @@ def waiting_at_gate(sim: SimCluster, nodes: tuple[str, ...]) -> Callable[[], boo
 
 def root(sim: SimCluster, host: str) -> Path:
     return sim.home / "sim" / host
+
+
+def set_row(table: str, key: str, **values: str | None) -> None:
+    """Set columns of the row ``key`` of ``table`` (created if absent)."""
+    tab = TABLES[table]
+    key_col = tab.primary_key.columns.values()[0]
+    with db.transaction() as conn:
+        exists = conn.execute(sa.select(key_col).where(key_col == key)).first()
+        if exists:
+            conn.execute(tab.update().where(key_col == key).values(**values))
+        else:
+            conn.execute(tab.insert().values({key_col.name: key, **values}))
+
+
+def effective(node: str, attribute: str) -> str | None:
+    """The node's effective value of an attribute (groups and regexes applied)."""
+    from snflow.models.cluster import ClusterView
+    from snflow.models.defspec import NODE_ATTRS
+
+    with db.read_connection() as conn:
+        return ClusterView(conn).column_values([node], NODE_ATTRS[attribute]).get(node)

@@ -14,6 +14,7 @@ import threading
 
 import pytest
 from prefect.states import State
+from service_fixtures import clean_services
 from snmove_helpers import (
     GATE,
     SN1_NODES,
@@ -42,6 +43,7 @@ SN2_B, SN1_B = "127.20.0.2", "127.20.0.1"
 @pytest.fixture(autouse=True)
 def fresh(sim: SimCluster) -> SimCluster:
     reset_database(sim)
+    clean_services(sim)
     close_gate(sim, SN1_NODES + SN2_NODES)
     return sim
 
@@ -77,6 +79,20 @@ def test_takeover_with_the_source_down_moves_the_nodes_to_their_backup(sim: SimC
     assert report.task_runs < 20
     steps = report.nodes[0].steps
     assert list(steps) == ["xcatinfo", "gateway", "syslog", "setupntp", "mkresolvconf"]
+    # Services: consoles on the MN (master sn2) and sn2 (exec); DHCP and boot files on sn2;
+    # sn1, the old SN, is down: deferred, not failed.
+    services = {(s.service, s.host): s.status for s in report.services}
+    assert services[("conserver", "mn")] == services[("conserver", "sn2")] == "changed"
+    assert services[("conserver", "sn1")] == services[("dhcp", "sn1")] == "deferred"
+    assert services[("dhcp", "sn2")] == services[("nodeset", "sn2")] == "changed"
+    assert "Running makeconservercf " + ",".join(SN1_NODES) in texts
+    mn_console = node_file(sim, "mn", "etc/conserver.cf")
+    assert "console cn001 {\n  type exec;\n  master sn2;\n}" in mn_console
+    sn2_console = node_file(sim, "sn2", "etc/conserver.cf")
+    assert "  exec PERL_BADLANG=0 /opt/xcat/share/xcat/cons/ipmi cn001;\n" in sn2_console
+    dhcp = node_file(sim, "sn2", "etc/dhcp/snflow.conf")
+    assert "host cn001 {" in dhcp and "next-server 127.20.0.2;" in dhcp
+    assert "XCAT=127.20.0.2:3001" in node_file(sim, "sn2", "tftpboot/pxelinux.cfg/cn001")
 
 
 def test_switch_back_restores_the_original_database_except_the_journal(sim: SimCluster) -> None:
@@ -92,6 +108,11 @@ def test_switch_back_restores_the_original_database_except_the_journal(sim: SimC
     for node in SN1_NODES:
         assert_node_follows(sim, node, "sn1-b", SN1_B)
     assert {n.new_sn for n in report.nodes} == {"sn1"}
+    # The consoles are back on sn1; sn2's stanzas of those nodes are gone (it answers).
+    assert "console cn001 {" in node_file(sim, "sn1", "etc/conserver.cf")
+    assert "console cn001 {" not in node_file(sim, "sn2", "etc/conserver.cf")
+    assert "  master sn1;" in node_file(sim, "mn", "etc/conserver.cf")
+    assert {s.status for s in report.services} <= {"changed", "unchanged"}
 
 
 def test_a_completed_move_run_again_finds_nothing_to_move(sim: SimCluster) -> None:
