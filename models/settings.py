@@ -22,6 +22,7 @@ __all__ = [
     "HealthSettings",
     "PrefectSettings",
     "ServeSettings",
+    "ServiceNodeSettings",
     "ServicesSettings",
     "Settings",
     "SshSettings",
@@ -190,6 +191,19 @@ class ServicesSettings(BaseSettings):
     )
 
 
+class ServiceNodeSettings(BaseSettings):
+    """What service nodes run themselves to reach their compute nodes (``SNFLOW_SN_*``)."""
+
+    model_config = SettingsConfigDict(env_prefix="SNFLOW_SN_", extra="ignore")
+
+    ssh_command: str = Field(
+        default="ssh -o BatchMode=yes",
+        description="The ssh command a service node runs to reach its nodes (xdcp's SN-to-node "
+        "hop): shell words, expanded on the SN. The virtual cluster sets "
+        "'ssh -F ${NODEROOT:-}/root/.ssh/config'.",
+    )
+
+
 class Settings(BaseSettings):
     """The root of snflow's settings (``SNFLOW_*``)."""
 
@@ -212,6 +226,7 @@ class Settings(BaseSettings):
     ssh: SshSettings = Field(default_factory=SshSettings)
     prefect: PrefectSettings = Field(default_factory=PrefectSettings)
     services: ServicesSettings = Field(default_factory=ServicesSettings)
+    sn: ServiceNodeSettings = Field(default_factory=ServiceNodeSettings)
 
     @property
     def effective_database_url(self) -> str:

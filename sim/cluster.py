@@ -28,6 +28,7 @@ from snflow.sim import paths
 from snflow.sim.control import is_daemon, request, start_daemon, wait_exit
 from snflow.sim.database import fill_from_db, read_definitions, write_cluster
 from snflow.sim.errors import SimError
+from snflow.sim.hostfiles import SN_SSH_COMMAND
 from snflow.sim.keys import (
     ensure_client_key,
     ensure_host_keys,
@@ -152,6 +153,7 @@ class SimCluster:
                 cluster = cls(home, started.pid, started.port, layout)
                 set_port_setting(home, started.port)
                 set_settings(home, service_settings(home))
+                set_settings(home, {"SNFLOW_SN_SSH_COMMAND": SN_SSH_COMMAND})
                 _write_known_hosts(home, layout, started.port, public)
         except BaseException:
             if cluster is not None:
