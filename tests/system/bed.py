@@ -9,10 +9,10 @@
     sudo .venv/bin/python tests/system/bed.py down [BED_ID]
     sudo .venv/bin/python tests/system/bed.py clean [--all]
 
-``mn`` runs a command on the management node (its network namespace, the bed's
-``SNFLOW_HOME``), ``on`` on any host (its private files too). With one bed up, commands use
-it; with several, name one with ``--bed ID``. ``clean`` removes beds whose owner died (a
-test run that was killed); ``--all`` every bed.
+``mn`` runs a command on the management node (its namespaces, the bed's ``SNFLOW_HOME``),
+``on`` on any host (its private files too). With one bed up, commands use it (or the only
+one brought up by hand); else name one with ``--bed ID``. ``clean`` removes beds whose owner
+died (a test run that was killed); ``--all`` every bed.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ def _one_bed(bed_id: str | None) -> Bed:
     if bed_id:
         return Bed.attach(bed_id)
     beds = list_beds()
+    if len(beds) > 1:  # test runs have their own beds: prefer the one brought up by hand
+        beds = [b for b in beds if not b.state.get("owner")] or beds
     if len(beds) != 1:
         ids = ", ".join(b.bed_id for b in beds) or "none"
         raise BedError(f"{len(beds)} beds are up ({ids}): name one with --bed ID")

@@ -62,3 +62,17 @@ def bed(bed_session: Bed) -> Iterator[Bed]:
         for link in host.links:
             if not bed_session.link_up(host.name, link.network):
                 bed_session.set_link(host.name, link.network, True)
+
+
+@pytest.fixture
+def booted(bed: Bed) -> Iterator[Bed]:
+    """The bed as the procedure starts: DHCP entries, boot files and consoles written by
+    snflow on both SNs (and the MN); afterwards the database, the CNs' files and routes are
+    put back (:meth:`nsbed.Bed.reset`), whatever the test moved."""
+    try:
+        for args in (["makedhcp", "-a"], ["nodeset", "compute"], ["makeconservercf"]):
+            run = bed.snflow(*args)
+            assert run.returncode == 0, f"snflow {' '.join(args)}: {run.stderr}"
+        yield bed
+    finally:
+        bed.reset()

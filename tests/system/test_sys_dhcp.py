@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from nsbed import Bed
 from nsbed.netns import ip
@@ -67,3 +69,37 @@ def test_an_unknown_mac_gets_no_answer(dhcp: Bed) -> None:
         assert dhcp_exchange(dhcp, cn.name, tries=2) is None
     finally:
         ip(["-n", cn.netns, "link", "set", "eth0", "address", cn.link("b").mac])
+
+
+@pytest.fixture
+def kea(bed: Bed) -> Iterator[Bed]:
+    """``site.dhcpbackend=kea``: ISC dhcpd stopped on every DHCP host, Kea started by
+    makedhcp's reload; afterwards the links and the database as they were, Kea stopped,
+    dhcpd back."""
+    hosts = [bed.plan.mn.name, *(sn.name for sn in bed.plan.service_nodes)]
+    try:
+        for host in hosts:
+            bed.service(host, "isc-dhcp-server", "stop")
+        run = bed.snflow("chtab", "key=dhcpbackend", "site.value=kea")
+        assert run.returncode == 0, run.stderr
+        yield bed
+    finally:
+        # Links up first: dhcpd refuses to start on an SN whose "b" link the test cut.
+        bed.reset()
+        for host in hosts:
+            bed.service(host, "kea-dhcp4-server", "stop")
+            bed.service(host, "isc-dhcp-server", "start")
+
+
+def test_with_kea_a_compute_node_is_answered_by_kea_on_its_primary(kea: Bed) -> None:
+    run = kea.snflow("makedhcp", "-a")
+    assert run.returncode == 0, run.stderr
+    for sn in kea.plan.service_nodes:
+        check = kea.host_run(sn.name, ["kea-dhcp4", "-t", "/etc/kea/kea-dhcp4.conf"])
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert kea.host_run(sn.name, ["/etc/init.d/kea-dhcp4-server", "status"]).returncode == 0
+    cn = kea.plan.host("cn002")
+    kea.set_link("sn2", "b", up=False)
+    lease = dhcp_exchange(kea, cn.name)
+    assert lease is not None
+    assert (lease.ip, lease.server, lease.next_server) == (cn.address, *[_b(kea, "sn1")] * 2)

@@ -9,8 +9,8 @@ and cleaned), ``home/`` (the MN's ``SNFLOW_HOME``: database, keys, known_hosts, 
 server), ``hosts/<host>/`` (each host's private files), ``logs/``. Namespaces are called
 ``<id>-<host>`` and ``<id>-sw``. :meth:`Bed.down` stops every recorded PID (after checking
 the process is still in the bed's namespace), then every process left in each namespace,
-deletes the namespaces and the directory. :func:`cleanup_stale` does that for beds whose
-owning process has died.
+deletes the namespaces and the directory. :func:`.stale.cleanup_stale` does that for beds
+whose owning process has died.
 
 Safety: commands towards bed addresses run only inside bed namespaces (the MN has no
 default route, the SNs forward nothing), and :meth:`Bed.check_routes` verifies with
@@ -38,13 +38,11 @@ from .netns import BedError
 from .plan import PREFIX, BedHost, BedPlan, plan_bed
 from .procs import holder_argv, start_daemon, start_holders, stop_pids, wait_listening
 
-__all__ = ["BASE", "Bed", "BedError", "cleanup_stale", "list_beds"]
+__all__ = ["BASE", "Bed", "BedError"]
 
 #: Where beds keep their state and files (root only); SNFLOW_BED_BASE overrides it.
 BASE = Path(os.environ.get("SNFLOW_BED_BASE", "/run/snflow-bed"))
 _STATE = "state.json"
-#: A bed directory without a state file older than this (seconds) is a crashed start.
-_HALF_BORN = 60
 
 
 def _start_time(pid: int) -> str | None:
@@ -176,10 +174,9 @@ class Bed:
         write_database(self.database_url, self.plan)
         client, host_keys, known = write_keys(self.home, self.plan)
         write_settings(self.home, SERVICE_SETTINGS)
-        public = client.with_name(client.name + ".pub").read_text()
         argvs = {}
         for host in self.plan.hosts:
-            dirs = populate(self.root, self.plan, host, host_keys[host.name], public, known)
+            dirs = populate(self.root, self.plan, host, host_keys[host.name], client, known)
             for path, text in start_files(host).items():
                 target = self.path(host.name, path)
                 target.parent.mkdir(parents=True, exist_ok=True)
@@ -341,6 +338,27 @@ class Bed:
         out = netns.ip(["-n", bed_host.netns, "-j", "link", "show", bed_host.link(network).ifname])
         return "UP" in json.loads(out)[0].get("flags", [])
 
+    def reset(self) -> None:
+        """Back to the state :meth:`up` left, as far as tests change it: every link up, the
+        cluster database written anew (journal and locks of moves gone too), each CN's own
+        files and default route. The service hosts' DHCP, boot and console files are left
+        to the tests, which write them with snflow's commands."""
+        for host in self.plan.hosts:
+            for link in host.links:
+                if not self.link_up(host.name, link.network):
+                    self.set_link(host.name, link.network, True)
+        from snflow.models.db import dispose_engines
+
+        dispose_engines()
+        database = self.home / "cluster.sqlite"
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            database.with_name(database.name + suffix).unlink(missing_ok=True)
+        write_database(self.database_url, self.plan)
+        for host in self.plan.compute_nodes:
+            for path, text in start_files(host).items():
+                self.path(host.name, path).write_text(text)
+            netns.ip(["-n", host.netns, "route", "replace", "default", "via", host.gateway or ""])
+
     # --- taking down -------------------------------------------------------------------------
     def down(self) -> None:
         """Stop every process of the bed by PID, delete its namespaces and files."""
@@ -364,38 +382,3 @@ class Bed:
         tb: TracebackType | None,
     ) -> None:
         self.down()
-
-
-def list_beds(base: Path = BASE) -> list[Bed]:
-    """Every bed with a state file in ``base``."""
-    beds = []
-    for root in sorted(base.glob(f"{PREFIX}*")) if base.is_dir() else []:
-        try:
-            beds.append(Bed.attach(root.name, base))
-        except (BedError, KeyError):
-            continue
-    return beds
-
-
-def cleanup_stale(base: Path = BASE, *, everything: bool = False) -> list[str]:
-    """Take down beds whose owner died (``everything``: every bed), and namespaces named
-    like a bed's that no bed directory claims; the bed ids (or namespaces) removed."""
-    removed = []
-    for bed in list_beds(base):
-        if everything or not bed.owner_alive():
-            bed.down()
-            removed.append(bed.bed_id)
-    # Namespaces first: a bed's directory exists before its namespaces, so a namespace
-    # listed here whose directory is missing below belongs to no bed (never a new one).
-    names = netns.list_namespaces()
-    dirs = list(base.glob(f"{PREFIX}*")) if base.is_dir() else []
-    for root in dirs:
-        if not (root / _STATE).exists() and time.time() - root.stat().st_mtime > _HALF_BORN:
-            shutil.rmtree(root, ignore_errors=True)  # died between mkdir and its state file
-    claimed = {p.name for p in dirs}
-    for name in names:
-        if name.split("-", 1)[0] not in claimed:
-            stop_pids(netns.netns_pids(name))
-            netns.delete_namespaces([name])
-            removed.append(name)
-    return removed

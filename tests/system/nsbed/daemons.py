@@ -29,6 +29,10 @@ CONSERVER_PORT = 782
 DHCPD_INCLUDE = "/etc/dhcp/snflow.conf"
 KEA_CONF = "/etc/kea/kea-dhcp4.conf"
 
+#: Boot loaders under /tftpboot that DHCP answers name (nodeset writes only their
+#: configuration; ``boot/grub2/grub2-<node>`` links to ``grub2.x86_64``).
+LOADERS = ("pxelinux.0", "xcat/xnba.kpxe", "xcat/xnba.efi", "boot/grub2/grub2.x86_64")
+
 #: ``settings.env`` lines of the bed's MN: how snflow reloads the SNs' daemons.
 SERVICE_SETTINGS = {
     "SNFLOW_SERVICES_DHCPD_RELOAD": "/etc/init.d/isc-dhcp-server restart",
@@ -173,9 +177,15 @@ def start_files(host: BedHost) -> dict[str, str]:
     sshd (:mod:`.hostfs`)."""
     if host.role == "cn":
         primary = host.gateway or ""
-        return {
+        return {  # as installed from its primary SN
             "/etc/resolv.conf": f"search cluster.snflow\nnameserver {primary}\n",
             "/opt/xcat/xcatinfo": f"XCATSERVER={primary}\n",
+            "/etc/rsyslog.d/remote.conf": (
+                "# xCAT settings START\n# Entries between the START and END lines will be "
+                "replaced on the next xCAT install or update\n"
+                f"*.* @{primary}\n# xCAT settings END\n"
+            ),
+            "/etc/chrony/chrony.conf": f"server {primary} iburst\n",
         }
     if host.role not in ("mn", "sn"):
         return {}
@@ -201,7 +211,10 @@ def start_files(host: BedHost) -> dict[str, str]:
             f"  master {b.address};\n  options ondemand;\n}}\n"
         ),
         "/etc/conserver.passwd": "",
+        "/var/log/consoles/.keep": "",
     }
+    for loader in LOADERS:  # what xCAT's packages install in the TFTP root
+        files[f"/tftpboot/{loader}"] = f"bed placeholder of the boot loader {loader}\n"
     for service in services_of(host):
         files[f"/etc/init.d/{service.name}"] = init_script(service)
     return files

@@ -27,8 +27,22 @@ MOUNTS = {
     "/tftpboot": "tftpboot",
     "/tmp": "tmp",
 }
+#: A CN's stand-ins for daemons the bed does not run (last on PATH).
+BED_SBIN = "/var/lib/snflow-bed/sbin"
 #: Every command a node runs sees this PATH and nothing from a login shell.
-PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+PATH = f"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:{BED_SBIN}"
+
+#: Daemons a CN's postscripts require to be installed, which the bed does not run: rsyslog
+#: (no log traffic to the SNs is needed) and chrony (a CN shares the machine's clock, which it
+#: must never set). The postscripts write their configuration, which the tests check; their
+#: restart finds no service manager and is reported as not done.
+_PLACEHOLDERS = ("rsyslogd", "chronyd")
+_PLACEHOLDER = """\
+#!/bin/sh
+# {name} of a namespace-bed compute node: installed, never run (see tests/system/nsbed/hostfs.py).
+echo "{name}: not run on the namespace test bed" >&2
+exit 1
+"""
 
 #: Copied from the machine's /etc (files, directories or symbolic links), when present.
 _FROM_MACHINE = (
@@ -137,15 +151,18 @@ def populate(
     plan: BedPlan,
     host: BedHost,
     host_key: Path,
-    client_public: str,
+    client_key: Path,
     known_hosts: str,
 ) -> dict[str, Path]:
     """Create host ``host``'s directories and files; return :func:`host_dirs`.
 
     :param host_key: its ed25519 host key (``.pub`` beside it).
-    :param client_public: the MN's client key, authorized for root on every host.
+    :param client_key: the MN's client key (``.pub`` beside it), authorized for root on every
+        host; a service node's root has it too, as xCAT gives SNs root's key, so an SN's own
+        ``ssh`` reaches its compute nodes (xdcp's SN-to-node hop).
     :param known_hosts: every bed host's key line (``/etc/ssh/ssh_known_hosts``).
     """
+    client_public = client_key.with_name(client_key.name + ".pub").read_text()
     dirs = host_dirs(root, host.name)
     for path in dirs.values():
         path.mkdir(parents=True)
@@ -173,4 +190,12 @@ def populate(
     (var / "tmp").chmod(0o1777)
     home = var / _ROOT_HOME.removeprefix("/var/")
     home.mkdir(mode=0o700)
+    if host.role == "sn":
+        _write(home / ".ssh" / "id_ed25519", client_key.read_text(), 0o600)
+        _write(home / ".ssh" / "id_ed25519.pub", client_public)
+    if host.role == "cn":
+        for name in _PLACEHOLDERS:
+            _write(
+                var / BED_SBIN.removeprefix("/var/") / name, _PLACEHOLDER.format(name=name), 0o755
+            )
     return dirs
