@@ -102,11 +102,14 @@ def maintenance_window(request: MaintenanceRequest) -> State:
     state, report = _move(takeover_request(request))
     moved = [n.node for n in report.nodes] if report else []
     lines.append(f"takeover of {sn}'s nodes: {state.name}: {state.message}")
-    if state.is_failed() or not moved or request.dry_run:
+    if not moved or request.dry_run:
         publish_report("maintenance-window", f"maintenance window of {sn}", lines, [])
-        if state.is_failed() or not moved:
+        if not moved:
             return Failed(message=f"takeover of {sn}: {state.message}", data=report)
         return Completed(message=f"dry run: {fold(moved)} would move away from {sn} and back")
+    # A takeover that failed on some nodes still moved them in the database: the window goes
+    # on (the SN is going away), and the run ends Failed to say so.
+    takeover_failed = state.message if state.is_failed() else ""
     answer = _wait_for_window_end(request.deadline_minutes)
     lines.append(f"window ended: sn_is_back={answer.sn_is_back} {answer.note}".rstrip())
     if not answer.sn_is_back:
@@ -121,6 +124,9 @@ def maintenance_window(request: MaintenanceRequest) -> State:
         else []
     )
     publish_report("maintenance-window", f"maintenance window of {sn}", lines, rows)
-    if back_state.is_failed():
-        return Failed(message=f"switch-back to {sn} failed: {back_state.message}", data=back)
+    if back_state.is_failed() or takeover_failed:
+        problems = [f"takeover: {takeover_failed}"] if takeover_failed else []
+        if back_state.is_failed():
+            problems.append(f"switch-back to {sn}: {back_state.message}")
+        return Failed(message="; ".join(problems), data=back)
     return Completed(message=f"{fold(moved)} moved away from {sn} and back", data=back)

@@ -68,3 +68,27 @@ def test_a_window_from_the_settings_is_a_cron_schedule_in_its_time_zone(served: 
     assert schedule["active"] is False
     assert schedule["parameters"]["request"]["service_node"] == "sn1"
     assert schedule["parameters"]["request"]["dry_run"] is False
+
+
+def test_a_takeover_failing_on_one_node_still_ends_with_the_switch_back(served: Served) -> None:
+    """The nodes moved in the database even where a postscript failed: the window goes on
+    (the SN is going away), brings them back, and ends Failed naming the takeover's node."""
+    before = noderes(SN1_NODES)
+    scripts = served.home / "postscripts"
+    scripts.mkdir(exist_ok=True)
+    (scripts / "fails-on-cn003").write_text(
+        '#!/bin/sh\n[ "$NODE" != cn003 ] || { echo broken >&2; exit 3; }\n'
+    )
+    try:
+        state = maintenance_window(
+            MaintenanceRequest(
+                service_node="sn1", postscripts="fails-on-cn003", deadline_minutes=0.05
+            ),
+            return_state=True,
+        )
+    finally:
+        (scripts / "fails-on-cn003").unlink()
+    assert state.is_failed()
+    assert state.message.startswith("takeover: ") and "cn003" in state.message
+    assert "; switch-back to sn1: " in state.message  # cn003 fails it there too
+    assert noderes(SN1_NODES) == before
