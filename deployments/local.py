@@ -139,6 +139,14 @@ def start_server(settings: Settings | None = None) -> tuple[ServerStatus, bool]:
     """
     settings = settings or get_settings()
     status = server_status(settings)
+    if status.running and status.managed and status.pid is None:
+        # Something answers on our port but this home did not start it (another user's or
+        # another SNFLOW_HOME's server): using it would file our runs in its history.
+        raise ServerError(
+            f"{status.api_url} is a Prefect server that this SNFLOW_HOME ({_home(settings)}) "
+            "did not start; set SNFLOW_PREFECT_PORT to a free port, or SNFLOW_PREFECT_API_URL "
+            "to use that server on purpose"
+        )
     if status.running:
         return status, False
     if not status.managed:

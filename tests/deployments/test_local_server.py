@@ -57,3 +57,19 @@ def test_a_configured_server_is_used_and_not_managed(
     assert result.exit_code == 1
     assert "snflow does not manage it" in result.stderr
     assert os.environ["PREFECT_API_URL"] == prefect_server
+
+
+def test_a_server_of_another_home_on_our_port_is_refused(
+    prefect_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two homes (two users) with the same port: the second must not file its runs in the
+    first one's history."""
+    port = prefect_server.split(":")[-1].split("/")[0]
+    monkeypatch.delenv("SNFLOW_PREFECT_API_URL")
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    monkeypatch.setenv("SNFLOW_PREFECT_PORT", port)
+    with pytest.raises(local.ServerError, match="did not start; set SNFLOW_PREFECT_PORT"):
+        local.start_server(get_settings())
+    result = CliRunner().invoke(app, ["server", "start"])
+    assert result.exit_code == 1
+    assert "did not start" in result.stderr
