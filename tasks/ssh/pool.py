@@ -178,11 +178,13 @@ class SshPool:
                 _, sn_transport = self._connected(Route(target=sn))
             except ConnectError as exc:
                 causes.append(f"service node {sn.name}: {exc}")
+                _log.warning("%s: %s; trying its next service node", route.node, causes[-1])
                 continue
             try:
                 return self._connect(route, via=(sn.name, sn_transport)), sn.name
             except ForwardError as exc:
                 causes.append(str(exc))
+                _log.warning("%s: %s; trying its next service node", route.node, causes[-1])
         if route.direct_fallback:
             try:
                 return self._connect(route), None
