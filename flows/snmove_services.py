@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from snflow.models.bootfiles import plan_bootfiles
 from snflow.models.conserver import plan_conserver
+from snflow.models.conserverfiles import master_addresses
 from snflow.models.dhcpfiles import plan_makedhcp
 from snflow.models.errors import SnflowError
 from snflow.models.journal import NodeWork
@@ -75,9 +76,14 @@ def service_jobs(
     if consoles:
         header = make_header(flow_run_id, "makeconservercf")
         configs = plan_conserver(state, list(consoles))
+        addresses = master_addresses(state)  # for the check: no name lookup per console
         for host in choose_hosts(state, configs, console_hosts):
             job = ConserverJob(
-                target=context.targets[host], config=configs[host], header=header, settings=settings
+                target=context.targets[host],
+                config=configs[host],
+                header=header,
+                settings=settings,
+                addresses=addresses,
             )
             jobs.append(ServiceJob("conserver", host, install_conserver_config, job))
     if booting:

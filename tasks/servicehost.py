@@ -64,6 +64,9 @@ _SBIN = "/usr/local/sbin:/usr/sbin:/sbin"
 #: ``PATH`` of commands run on the management node (a fixed environment, like a node's).
 _PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _OUTPUT = 2000  # characters of a failing command's output kept in a message
+#: Seconds a configuration check on the management node may take: a checker stuck on
+#: name lookups must not hold a takeover forever.
+_CHECK_TIMEOUT = 120.0
 
 
 class ServiceHostError(SnflowError, RuntimeError):
@@ -252,7 +255,16 @@ def check_locally(checker: Checker, text: str, host: str, suffix: str = ".conf")
         path = Path(tmp) / f"checked{suffix}"
         path.write_text(text, encoding="utf-8")
         argv = [binary, *(str(path) if a == "{file}" else a for a in CHECKERS[checker][1:])]
-        done = subprocess.run(argv, capture_output=True, text=True, check=False, cwd=tmp)
+        try:
+            done = subprocess.run(
+                argv, capture_output=True, text=True, check=False, cwd=tmp, timeout=_CHECK_TIMEOUT
+            )
+        except subprocess.TimeoutExpired:
+            raise ServiceHostError(
+                f"{CHECKERS[checker][0]} did not finish checking the new file for {host} in "
+                f"{_CHECK_TIMEOUT:g} s (name lookups that hang?); nothing was installed",
+                host,
+            ) from None
     if done.returncode != 0:
         output = (done.stderr + done.stdout).strip()
         raise CheckRejected(

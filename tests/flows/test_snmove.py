@@ -95,6 +95,34 @@ def test_takeover_with_the_source_down_moves_the_nodes_to_their_backup(sim: SimC
     assert "XCAT=127.20.0.2:3001" in node_file(sim, "sn2", "tftpboot/pxelinux.cfg/cn001")
 
 
+def test_the_console_check_names_addresses_so_conserver_looks_nothing_up(
+    sim: SimCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """conserver -S resolves every ``master`` once per console: with the SNs' names that
+    is one resolver query per console (minutes for a thousand), so the move's check
+    names their addresses, as makeconservercf's does. The real check still runs."""
+    import snflow.tasks.conserver as conserver_task
+
+    checked: list[str] = []
+    real = conserver_task.check_locally
+
+    def spy(checker, text, host, suffix=".conf"):  # type: ignore[no-untyped-def]
+        checked.append(text)
+        return real(checker, text, host, suffix)
+
+    monkeypatch.setattr(conserver_task, "check_locally", spy)
+    sim.power("sn1", False)
+    _, state = run(source="sn1")
+    assert state.is_completed(), state.message
+    assert checked, "no conserver check ran on the management node"
+    for text in checked:
+        masters = {
+            line.split()[1] for line in text.splitlines() if line.strip().startswith("master ")
+        }
+        # Addresses, or localhost (an SN's own consoles): nothing the resolver is asked for.
+        assert masters and all(m[0].isdigit() or m == "localhost;" for m in masters), masters
+
+
 def test_switch_back_restores_the_original_database_except_the_journal(sim: SimCluster) -> None:
     original = dump()
     sim.power("sn1", False)
