@@ -1,8 +1,10 @@
-"""``snflow demo``: the procedure's definitions on a sample cluster, command by command.
+"""``snflow demo``: a takeover and a switch-back on a virtual cluster, command by command.
 
-The demo works in a directory of its own (a temporary one unless ``--home`` is given), so it
-never touches the cluster database of ``$SNFLOW_HOME``. It prints each command as an
-administrator would type it, then that command's output.
+The xCAT procedure "Setup backup Service Nodes" as an administrator types it, on a virtual
+cluster (2 SNs, 32 CNs) in a directory of its own (a temporary one unless ``--home`` is
+given), so it never touches the cluster database of ``$SNFLOW_HOME``. Every move is a flow
+run recorded by snflow's usual Prefect server (the one of ``$SNFLOW_HOME``, started if
+needed), so the run history stays after the demo; its address is printed at the end.
 """
 
 from __future__ import annotations
@@ -10,41 +12,52 @@ from __future__ import annotations
 import os
 import shlex
 import tempfile
+import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from snflow.cli._common import CONTEXT
+from snflow.deployments import local
+from snflow.models.errors import SnflowError
 
-__all__ = ["demo", "register"]
+__all__ = ["SCRIPT", "demo", "register"]
 
-#: The xCAT "Setup backup Service Nodes" definitions, as typed at the shell.
-SCRIPT: tuple[str, ...] = (
-    'snflow chdef node[01-20] groups=compute servicenode="xcatsn1a,xcatsn2a" xcatmaster="xcatsn1b"',
-    "snflow mkdef -t group sn1group members=node[01-10]",
-    "snflow chdef -t group sn2group members=node[11-20]",
-    'snflow chdef sn2group servicenode="xcatsn2a,xcatsn1a" xcatmaster="xcatsn2b"',
-    'snflow chdef -t group compute "ip=|\\D+(\\d+)|10.1.0.($1+0)|" netboot=xnba',
-    "snflow nodels sn1group",
-    "snflow lsdef node05 -i servicenode,xcatmaster,ip",
-    "snflow lsdef -c -i servicenode,xcatmaster sn2group",
-    "snflow lsdef -z sn1group",
-    "snflow tabdump noderes",
+_SHOW = "snflow nodels cn001,cn016 noderes.servicenode noderes.xcatmaster nodehm.conserver"
+#: The procedure, as typed at the shell, each with what it shows.
+SCRIPT: tuple[tuple[str, str], ...] = (
+    ("snflow sim up --service-nodes 2 --nodes 32", "a virtual cluster: sn1, sn2, cn001-cn032"),
+    (_SHOW, "sn1's nodes (cn001-cn016): their service nodes, and their master as they know it"),
+    ("snflow makedhcp -n", "both SNs serve DHCP and TFTP for every node, before any failure"),
+    ("snflow makedhcp compute", ""),
+    ("snflow nodeset compute", ""),
+    ("snflow makeconservercf", ""),
+    ("snflow sim power off sn1", "sn1 fails"),
+    ("snflow snmove -s sn1 -V", "takeover: sn1's nodes move to their backup, sn2"),
+    (_SHOW, ""),
+    ("snflow sim power on sn1", "sn1 is repaired"),
+    ("snflow snmove sn1group -d sn1", "switch-back: the original layout"),
+    (_SHOW, ""),
 )
+_DOWN = "snflow sim down"
 
 
-def _run(line: str) -> int:
+def _run(line: str, note: str = "") -> int:
     from snflow.cli.main import app
 
-    print(f"\n$ {line}", flush=True)
+    print(f"\n# {note}" if note else "", flush=True)
+    print(f"$ {line}", flush=True)
     try:
-        app(shlex.split(line)[1:], prog_name="snflow", standalone_mode=False)
+        code = app(shlex.split(line)[1:], prog_name="snflow", standalone_mode=False)
     except SystemExit as exc:
         return int(exc.code or 0)
     except typer.Exit as exc:
         return exc.exit_code
-    return 0
+    except SnflowError as exc:
+        print(f"Error: {exc}")
+        return 1
+    return code if isinstance(code, int) else 0
 
 
 def demo(
@@ -53,17 +66,34 @@ def demo(
         typer.Option("--home", help="Work in this directory (default: a temporary one)."),
     ] = None,
 ) -> None:
-    """Run the procedure's definition steps on a sample cluster database and list it."""
+    """Takeover and switch-back on a virtual cluster (2 SNs, 32 CNs), command by command."""
+    from snflow.cli._flowrun import use_prefect
+
+    start = time.monotonic()
+    ui = use_prefect()  # the usual server, so that the history outlives the demo
+    prefect_home = local.server_status().home
     with tempfile.TemporaryDirectory(prefix="snflow-demo-") as tmp:
-        workdir = home or Path(tmp)
+        workdir = (home or Path(tmp)).absolute()
+        workdir.mkdir(parents=True, exist_ok=True)
+        if prefect_home and not (workdir / "prefect").exists():
+            # The demo's home shares the usual Prefect home: same server, same history.
+            (workdir / "prefect").symlink_to(prefect_home, target_is_directory=True)
         os.environ["SNFLOW_HOME"] = str(workdir)
         os.environ.pop("SNFLOW_DATABASE_URL", None)
-        print(f"snflow demo: a sample cluster database in {workdir}")
-        failed = [line for line in SCRIPT if _run(line) != 0]
+        print(f"snflow demo: a virtual cluster in {workdir}; run history at {ui}")
+        failed = []
+        try:
+            for line, note in SCRIPT:
+                if _run(line, note) != 0:
+                    failed.append(line)
+                    break
+        finally:
+            _run(_DOWN, "the virtual cluster goes away")
+    print(f"\nRun history (every move, its summary and per-node table): {ui}/runs")
+    print(f"snflow demo: {time.monotonic() - start:.0f} s")
     if failed:
-        print(f"\nsnflow demo: {len(failed)} step(s) failed: {failed}")
+        print(f"snflow demo: failed at: {failed[0]}")
         raise typer.Exit(1)
-    print("\nsnflow demo: done. Takeover and switch-back (snmove) arrive with issue 5.")
 
 
 def register(app: typer.Typer) -> None:

@@ -100,24 +100,93 @@ def _check_noderange(noderange: str) -> None:
 
 def snmove(
     noderange: Annotated[
-        list[str] | None, typer.Argument(help="Nodes to move.", show_default=False)
+        list[str] | None,
+        typer.Argument(
+            help="Nodes to move (xCAT noderange).", show_default=False, metavar="NODERANGE"
+        ),
     ] = None,
-    source: Annotated[str | None, typer.Option("-s", "--source", help="sn1")] = None,
-    source_n: Annotated[str | None, typer.Option("-S", "--sourcen", help="sn1n")] = None,
-    dest: Annotated[str | None, typer.Option("-d", "--dest", help="sn2")] = None,
-    dest_n: Annotated[str | None, typer.Option("-D", "--destn", help="sn2n")] = None,
-    ignore: Annotated[bool, typer.Option("-i", "--ignorenodes", help="Nothing on nodes.")] = False,
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "-s",
+            "--source",
+            metavar="SN1",
+            help="Move every node whose primary service node is SN1 (its MN-facing name).",
+        ),
+    ] = None,
+    source_n: Annotated[
+        str | None,
+        typer.Option(
+            "-S", "--sourcen", metavar="SN1N", help="SN1 as its nodes know it (the old xcatmaster)."
+        ),
+    ] = None,
+    dest: Annotated[
+        str | None,
+        typer.Option(
+            "-d",
+            "--dest",
+            metavar="SN2",
+            help="Destination service node (default: each node's backup).",
+        ),
+    ] = None,
+    dest_n: Annotated[
+        str | None,
+        typer.Option(
+            "-D",
+            "--destn",
+            metavar="SN2N",
+            help="SN2 as the nodes know it (default: found from its interfaces).",
+        ),
+    ] = None,
+    ignore: Annotated[
+        bool,
+        typer.Option(
+            "-i",
+            "--ignorenodes",
+            help="Change the database and services only; run nothing on the nodes.",
+        ),
+    ] = False,
     postscripts: Annotated[
-        str | None, typer.Option("-P", "--postscripts", help="script1,script2...|all")
+        str | None,
+        typer.Option(
+            "-P",
+            "--postscripts",
+            metavar="SCRIPTS",
+            help="More postscripts to run on the nodes (comma list), or 'all' of each node's list.",
+        ),
     ] = None,
-    liteonly: Annotated[bool, typer.Option("-l", "--liteonly", help="AIX only.")] = False,
-    verbose: Annotated[bool, typer.Option("-V", "--verbose", help="More output.")] = False,
-    show_version: Annotated[bool, typer.Option("-v", "--version", help="Version.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Change nothing.")] = False,
-    resume: Annotated[str | None, typer.Option("--resume", help="Finish run RUN.")] = None,
-    undo: Annotated[str | None, typer.Option("--undo", help="Undo run RUN.")] = None,
+    liteonly: Annotated[
+        bool, typer.Option("-l", "--liteonly", help="AIX statelite only: refused for Linux nodes.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("-V", "--verbose", help="Show the plan and a per-node table.")
+    ] = False,
+    show_version: Annotated[
+        bool, typer.Option("-v", "--version", help="Print the version and exit.")
+    ] = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Show each node's changes and the actions; change nothing."),
+    ] = False,
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume", metavar="RUN", help="Finish move RUN (nodes that were down, a killed run)."
+        ),
+    ] = None,
+    undo: Annotated[
+        str | None,
+        typer.Option(
+            "--undo", metavar="RUN", help="Restore what move RUN changed, and reconfigure."
+        ),
+    ] = None,
     wait: Annotated[
-        float, typer.Option("--wait", help="Seconds to wait for nodes another move holds.")
+        float,
+        typer.Option(
+            "--wait",
+            metavar="SECONDS",
+            help="Wait this long for nodes another move holds (0: refuse at once).",
+        ),
     ] = 0.0,
 ) -> None:
     """Move compute nodes to their backup service node (xCAT snmove).

@@ -108,6 +108,11 @@ class KnownHosts:
         self._loaded = False
         self._entries: list[_Entry] = []
         self._revoked: list[paramiko.PKey] = []
+        # Lookups by pattern: one per connection, thousands per run, so plain host names
+        # are indexed (a scan of every entry made a 1,024-node xdsh quadratic). Entries
+        # with hashed names can only be tried one by one. Values: (file position, key).
+        self._plain: dict[str, list[tuple[int, paramiko.PKey]]] = {}
+        self._hashed: list[tuple[int, _Entry]] = []
 
     def _load(self) -> None:
         with self._lock:
@@ -120,10 +125,32 @@ class KnownHosts:
             text = self.path.read_text(encoding="utf-8", errors="replace")
         except FileNotFoundError:
             text = ""
-        self._entries, self._revoked = _parse(text)
+        entries, self._revoked = _parse(text)
+        self._index(entries)
+
+    def _index(self, entries: list[_Entry]) -> None:
+        plain: dict[str, list[tuple[int, paramiko.PKey]]] = {}
+        hashed: list[tuple[int, _Entry]] = []
+        for position, entry in enumerate(entries):
+            if any(h.startswith("|1|") for h in entry.hostnames):
+                hashed.append((position, entry))
+            for h in dict.fromkeys(entry.hostnames):
+                if not h.startswith("|1|"):
+                    plain.setdefault(h, []).append((position, entry.key))
+        self._entries, self._plain, self._hashed = entries, plain, hashed
 
     def _known(self, pattern: str) -> list[paramiko.PKey]:
-        return [e.key for e in self._entries if e.matches(pattern)]
+        """The keys recorded for ``pattern``, in file order."""
+        found = list(self._plain.get(pattern, ()))
+        if self._hashed:
+            seen = {position for position, _ in found}
+            found += [
+                (position, entry.key)
+                for position, entry in self._hashed
+                if position not in seen and entry.matches(pattern)
+            ]
+            found.sort(key=lambda item: item[0])
+        return [key for _, key in found]
 
     def _candidates(self, name: str, address: str, port: int) -> tuple[str, list[paramiko.PKey]]:
         """The first of name, address that has entries, and its keys."""
@@ -202,7 +229,7 @@ class KnownHosts:
                 handle.write(f"{line}\n".encode())
                 handle.flush()
                 os.fsync(handle.fileno())
-                self._entries = [*self._entries, *_parse(line)[0]]
+                self._index([*self._entries, *_parse(line)[0]])
         _log.warning("recorded new host key for %s in %s: %s", name, self.path, key.fingerprint)
 
     def recorded(self, name: str, address: str, port: int) -> Sequence[paramiko.PKey]:
