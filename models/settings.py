@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
@@ -250,13 +251,20 @@ def get_settings() -> Settings:
     override = _override.get()
     if override is not None:
         return override
-    settings = Settings()
-    env_file = settings.home / SETTINGS_FILE
-    if not env_file.is_file():
-        return settings
-    values = _read_env_file(env_file)
-    with _environ_defaults(values):
-        return Settings()
+    # One construction at a time: the file's values are put in os.environ for the moment
+    # of construction, and a thread constructing meanwhile would see them vanish half-way
+    # (seen as an SN task running with the default ssh command, or port, now and then).
+    with _CONSTRUCTING:
+        settings = Settings()
+        env_file = settings.home / SETTINGS_FILE
+        if not env_file.is_file():
+            return settings
+        values = _read_env_file(env_file)
+        with _environ_defaults(values):
+            return Settings()
+
+
+_CONSTRUCTING = threading.Lock()
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
