@@ -27,26 +27,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
-import socket
 import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from _common import count_task_runs, free_port, rss_mb
+
 ROOT = Path(__file__).resolve().parent.parent
 FANOUT = 64
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def run_cli(*words: str) -> None:
@@ -192,23 +182,6 @@ def takeover(home: Path, nodes: int) -> None:
         print(f"  peak RSS                  {rss_mb():7.0f} MB")
     finally:
         sim.down()
-
-
-def count_task_runs(flow_run_id, expected: int, wait: float = 15.0) -> int:  # type: ignore[no-untyped-def]
-    """Task runs the server recorded for the flow run (they arrive as events, a little
-    after the run ends: poll until ``expected`` arrive or ``wait`` ends)."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    deadline = time.monotonic() + wait
-    with get_client(sync_client=True) as client:
-        while True:
-            runs = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-            )
-            if len(runs) >= expected or time.monotonic() > deadline:
-                return len(runs)
-            time.sleep(0.2)
 
 
 # --- plan + apply -----------------------------------------------------------------------------

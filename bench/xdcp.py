@@ -27,6 +27,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from _common import count_task_runs
+
 FANOUT = 64
 
 
@@ -89,21 +91,6 @@ def bare_two_hop(home: Path, sim, primary: dict[str, list[str]], sources: list[P
         list(pool.map(lambda sn: run(sn, stage, data), sns))
         list(pool.map(lambda sn: run(sn, deliver, "\n".join(primary[sn]).encode()), primary))
     return time.perf_counter() - start
-
-
-def count_task_runs(flow_run_id, expected: int, wait: float = 15.0) -> int:
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    deadline = time.monotonic() + wait
-    with get_client(sync_client=True) as client:
-        while True:
-            runs = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-            )
-            if len(runs) >= expected or time.monotonic() > deadline:
-                return len(runs)
-            time.sleep(0.2)
 
 
 def main() -> None:

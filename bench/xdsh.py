@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import socket
 import sys
 import tempfile
@@ -24,10 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import paramiko
-
-
-def rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+from _common import count_task_runs, rss_mb
 
 
 def bare_paramiko(home: Path, nodes: list[str], sim, fanout: int) -> float:
@@ -87,23 +83,6 @@ def bare_paramiko(home: Path, nodes: list[str], sim, fanout: int) -> float:
         t.close()
     assert statuses == [0] * len(nodes), "bare script: a node failed"
     return wall
-
-
-def count_task_runs(flow_run_id, expected: int, wait: float = 10.0) -> int:
-    """Task runs the server recorded for the flow run. Task runs reach the server as
-    events, a little after the flow ends: poll until ``expected`` arrive or ``wait`` ends."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-
-    deadline = time.monotonic() + wait
-    with get_client(sync_client=True) as client:
-        while True:
-            runs = client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-            )
-            if len(runs) >= expected or time.monotonic() > deadline:
-                return len(runs)
-            time.sleep(0.2)
 
 
 def main() -> None:
