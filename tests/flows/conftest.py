@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sim_fixtures import module_sim
 
 from snflow.sim import SimCluster
 
@@ -14,18 +14,7 @@ from snflow.sim import SimCluster
 @pytest.fixture(scope="module")
 def sim_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A virtual cluster (2 SNs, 16 CNs) for the module, always taken down."""
-    home = tmp_path_factory.mktemp("sim")
-    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("SNFLOW_")}
-    os.environ["SNFLOW_HOME"] = str(home)
-    try:
-        cluster = SimCluster.up(home, service_nodes=2, nodes=16)
-    finally:
-        del os.environ["SNFLOW_HOME"]
-        os.environ.update(saved)
-    try:
-        yield home
-    finally:
-        cluster.down()
+    yield from module_sim(tmp_path_factory, "sim", service_nodes=2, nodes=16)
 
 
 @pytest.fixture

@@ -10,13 +10,13 @@ database; the §17 names map as ``sn1-c`` → ``sn1-b`` (10.0.0.1 → 127.20.0.1
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from service_fixtures import clean_services
+from sim_fixtures import module_sim
 from snmove_helpers import (
     actions,
     add_postscript,
@@ -38,18 +38,7 @@ from snflow.sim import SimCluster
 @pytest.fixture(scope="module")
 def sim_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """This module's cluster: 3 SNs, 12 CNs (overrides the 2-SN one of conftest)."""
-    home = tmp_path_factory.mktemp("sim3")
-    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("SNFLOW_")}
-    os.environ["SNFLOW_HOME"] = str(home)
-    try:
-        cluster = SimCluster.up(home, service_nodes=3, nodes=12)
-    finally:
-        del os.environ["SNFLOW_HOME"]
-        os.environ.update(saved)
-    try:
-        yield home
-    finally:
-        cluster.down()
+    yield from module_sim(tmp_path_factory, "sim3", service_nodes=3, nodes=12)
 
 
 @pytest.fixture(autouse=True)

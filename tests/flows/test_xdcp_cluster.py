@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from xdcp_fixtures import root, run_xdcp, snflow_home, staged
+from sim_fixtures import module_sim
+from xdcp_fixtures import root, run_xdcp, staged
 
 from snflow.sim import SimCluster
 
@@ -59,13 +60,7 @@ def test_the_seeds_example_reports_service1_and_delivers_through_rhsn(
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """2 SNs and 64 CNs (sn1: cn001-032, sn2: cn033-064)."""
-    home = tmp_path_factory.mktemp("xdcp64")
-    with snflow_home(home):
-        cluster = SimCluster.up(home, service_nodes=2, nodes=64)
-    try:
-        yield home
-    finally:
-        cluster.down()
+    yield from module_sim(tmp_path_factory, "xdcp64", service_nodes=2, nodes=64)
 
 
 @pytest.fixture

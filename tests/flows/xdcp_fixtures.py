@@ -7,11 +7,9 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
+from sim_fixtures import snflow_home
 from typer.testing import CliRunner
 
 from snflow.cli.main import app
@@ -27,19 +25,6 @@ SPEC_DEFINITIONS = [
     ["chdef", "cn4,cn5", "groups=compute", "servicenode=sn1,sn2"],
     ["chdef", "cn9", "groups=compute"],
 ]
-
-
-@contextmanager
-def snflow_home(home: Path) -> Iterator[None]:
-    """``SNFLOW_HOME`` = ``home`` (and no other ``SNFLOW_*``) inside the block."""
-    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("SNFLOW_")}
-    os.environ["SNFLOW_HOME"] = str(home)
-    try:
-        yield
-    finally:
-        for key in [k for k in os.environ if k.startswith("SNFLOW_")]:
-            del os.environ[key]
-        os.environ.update(saved)
 
 
 def define(commands: list[list[str]]) -> None:
