@@ -40,3 +40,16 @@ def count_task_runs(flow_run_id: object, expected: int, wait: float = 15.0) -> i
             if len(runs) >= expected or time.monotonic() > deadline:
                 return len(runs)
             time.sleep(0.2)  # polling the server, bounded by the deadline
+
+
+def stop_prefect() -> None:
+    """Send what Prefect still holds (logs, events) to the server, then stop snflow's
+    local server of this benchmark."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    from snflow.deployments import local
+
+    APILogWorker.drain_all(timeout=10)
+    EventsWorker.drain_all(timeout=10)
+    local.stop_server()

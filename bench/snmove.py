@@ -33,7 +33,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import count_task_runs, free_port, rss_mb
+from _common import count_task_runs, free_port, rss_mb, stop_prefect
 
 ROOT = Path(__file__).resolve().parent.parent
 FANOUT = 64
@@ -264,12 +264,9 @@ def main() -> None:
                     plan_apply("PostgreSQL", server.create_database("bench"), args.plan_nodes)
         finally:
             if "prefect" in sys.modules:
-                from prefect.events.worker import EventsWorker
-                from prefect.logging.handlers import APILogWorker
-
-                APILogWorker.drain_all(timeout=10)
-                EventsWorker.drain_all(timeout=10)
-            local.stop_server()
+                stop_prefect()
+            else:
+                local.stop_server()
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import count_task_runs
+from _common import count_task_runs, stop_prefect
 
 FANOUT = 64
 
@@ -106,7 +106,6 @@ def main() -> None:
         os.environ["SNFLOW_HOME"] = str(home)
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
         from snflow.cli._flowrun import use_prefect
-        from snflow.deployments import local
         from snflow.sim import SimCluster
 
         with socket.socket() as s:
@@ -155,12 +154,7 @@ def main() -> None:
                   "(the files cross each SN link once, not once per node)")  # fmt: skip
         finally:
             sim.down()
-            from prefect.events.worker import EventsWorker
-            from prefect.logging.handlers import APILogWorker
-
-            APILogWorker.drain_all(timeout=10)
-            EventsWorker.drain_all(timeout=10)
-            local.stop_server()
+            stop_prefect()
 
 
 if __name__ == "__main__":

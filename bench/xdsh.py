@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import paramiko
-from _common import count_task_runs, rss_mb
+from _common import count_task_runs, rss_mb, stop_prefect
 
 
 def bare_paramiko(home: Path, nodes: list[str], sim, fanout: int) -> float:
@@ -99,7 +99,6 @@ def main() -> None:
             del os.environ[key]
         os.environ["SNFLOW_HOME"] = str(home)
         from snflow.cli._flowrun import use_prefect
-        from snflow.deployments import local
         from snflow.sim import SimCluster
 
         with socket.socket() as s:
@@ -140,12 +139,7 @@ def main() -> None:
             print("ratio target <= 1.3; task runs: per service-node batch, never per node")
         finally:
             sim.down()
-            from prefect.events.worker import EventsWorker
-            from prefect.logging.handlers import APILogWorker
-
-            APILogWorker.drain_all(timeout=10)
-            EventsWorker.drain_all(timeout=10)
-            local.stop_server()
+            stop_prefect()
 
 
 if __name__ == "__main__":
