@@ -9,12 +9,13 @@ per table and shape of change, executed for many rows at once).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Connection
 
+from snflow.models.bulk import delete_rows, insert_rows, update_rows
 from snflow.models.schema import TABLES, table_keys
 
 __all__ = ["ChangeSet", "RowChange", "Staging", "apply_changes"]
@@ -22,6 +23,7 @@ __all__ = ["ChangeSet", "RowChange", "Staging", "apply_changes"]
 Key = tuple[str, ...]
 Values = dict[str, str | None]
 
+_NOTHING: frozenset[Key] = frozenset()
 # Above this many keys one scan of the table beats an IN list.
 _IN_LIST_LIMIT = 2000
 
@@ -39,8 +41,7 @@ class RowChange(BaseModel):
     @property
     def changed_columns(self) -> list[str]:
         before, after = self.before or {}, self.after or {}
-        cols = sorted(set(before) | set(after))
-        return [c for c in cols if before.get(c) != after.get(c)]
+        return [c for c in sorted(before.keys() | after.keys()) if before.get(c) != after.get(c)]
 
 
 class ChangeSet(BaseModel):
@@ -87,14 +88,15 @@ class Staging:
             self._loaded.setdefault(table, set()).update(wanted)
 
     def _ensure(self, table: str, key: Key) -> None:
-        loaded = self._loaded.get(table, set())
+        loaded = self._loaded.get(table, _NOTHING)
         if loaded is not None and key not in loaded:
             self.prefetch(table, [key])
 
     def current(self, table: str, key: Key) -> Values | None:
         """The row as it is in the database (``None`` if absent)."""
         self._ensure(table, key)
-        return self._current.get(table, {}).get(key)
+        rows = self._current.get(table)
+        return None if rows is None else rows.get(key)
 
     def get(self, table: str, key: Key) -> Values | None:
         """The row as it will be once staged changes are applied."""
@@ -128,9 +130,11 @@ class Staging:
         for table in sorted(self._wanted):
             for key, after in sorted(self._wanted[table].items(), key=lambda kv: kv[0]):
                 before = self.current(table, key)
-                if after is not None and _empty_row(table, after) and before is None:
+                if before is None and after is not None and _empty_row(table, after):
                     continue
-                if before == after or (before and after and _same(before, after)):
+                if before == after or (
+                    before and after and before.keys() != after.keys() and _same(before, after)
+                ):
                     continue
                 rows.append(RowChange(table=table, key=key, before=before, after=after))
         return ChangeSet(rows=tuple(rows))
@@ -148,37 +152,28 @@ def _empty_row(table: str, row: Values) -> bool:
 
 def apply_changes(conn: Connection, changes: ChangeSet) -> None:
     """Write ``changes`` on ``conn`` (inside the caller's transaction), set-based."""
-    groups: dict[tuple[str, str, tuple[str, ...]], list[dict[str, str | None]]] = {}
+    # (table, kind, columns) -> rows: key values, then the values of the columns.
+    groups: dict[tuple[str, str, tuple[str, ...]], list[tuple[str | None, ...]]] = {}
     for change in changes.rows:
         keys = table_keys(change.table)
-        keyvals = {f"k_{k}": v for k, v in zip(keys, change.key, strict=True)}
         if change.after is None:
-            groups.setdefault((change.table, "delete", ()), []).append(keyvals)
+            groups.setdefault((change.table, "delete", ()), []).append(change.key)
         elif change.before is None:
             cols = tuple(sorted(c for c, v in change.after.items() if v is not None))
-            groups.setdefault((change.table, "insert", cols), []).append(
-                {c: change.after[c] for c in cols}
-            )
+            row = tuple(change.after[c] for c in cols)
+            groups.setdefault((change.table, "insert", cols), []).append(row)
         else:
             cols = tuple(sorted(set(change.changed_columns) - set(keys)))
             newkeys = tuple(k for k in keys if change.after.get(k) != change.before.get(k))
-            params = {**keyvals, **{f"v_{c}": change.after.get(c) for c in cols + newkeys}}
-            groups.setdefault((change.table, "update", cols + newkeys), []).append(params)
+            row = (*change.key, *(change.after.get(c) for c in cols + newkeys))
+            groups.setdefault((change.table, "update", cols + newkeys), []).append(row)
     # Deletes first so a rename (delete old key, insert new key) never collides.
     order = {"delete": 0, "update": 1, "insert": 2}
-    for (table, kind, cols), params in sorted(groups.items(), key=lambda g: order[g[0][1]]):
-        _execute(conn, table, kind, cols, params)
-
-
-def _execute(
-    conn: Connection, table: str, kind: str, cols: Sequence[str], params: list[dict]
-) -> None:
-    tab = TABLES[table]
-    where = sa.and_(*(tab.c[k] == sa.bindparam(f"k_{k}") for k in table_keys(table)))
-    if kind == "delete":
-        conn.execute(tab.delete().where(where), params)
-    elif kind == "insert":
-        conn.execute(tab.insert(), params)
-    elif cols:
-        values = {c: sa.bindparam(f"v_{c}") for c in cols}
-        conn.execute(tab.update().where(where).values(values), params)
+    for (table, kind, cols), rows in sorted(groups.items(), key=lambda g: order[g[0][1]]):
+        tab, keys = TABLES[table], table_keys(table)
+        if kind == "delete":
+            delete_rows(conn, tab, keys, rows)
+        elif kind == "insert":
+            insert_rows(conn, tab, cols, rows)
+        else:
+            update_rows(conn, tab, keys, cols, rows)

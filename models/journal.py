@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Connection
 
+from snflow.models.bulk import insert_rows, update_rows
 from snflow.models.errors import SnflowError
 
 __all__ = [
@@ -200,6 +201,11 @@ def _work_row(run_id: str, work: NodeWork, stamp: str) -> dict[str, object]:
     return row
 
 
+_ENTRY_COLUMNS = (
+    "run_id", "node", "tbl", "col", "old_value", "new_value", "old_effective", "row_created",
+)  # fmt: skip
+
+
 def write_move(
     conn: Connection,
     record: MoveRecord,
@@ -213,24 +219,20 @@ def write_move(
         [{**record.model_dump(), "created": record.created or stamp, "updated": stamp}],
     )
     if entries:
-        conn.execute(
-            journal.insert(),
+        run_id = record.run_id
+        insert_rows(
+            conn,
+            journal,
+            _ENTRY_COLUMNS,
             [
-                {
-                    "run_id": record.run_id,
-                    "node": e.node,
-                    "tbl": e.table,
-                    "col": e.column,
-                    "old_value": e.old,
-                    "new_value": e.new,
-                    "old_effective": e.old_effective,
-                    "row_created": e.row_created,
-                }
+                (run_id, e.node, e.table, e.column, e.old, e.new, e.old_effective, e.row_created)
                 for e in entries
             ],
         )
     if works:
-        conn.execute(move_nodes.insert(), [_work_row(record.run_id, w, stamp) for w in works])
+        rows = [_work_row(record.run_id, w, stamp) for w in works]
+        columns = list(rows[0])
+        insert_rows(conn, move_nodes, columns, [tuple(r[c] for c in columns) for r in rows])
 
 
 def find_run(conn: Connection, run: str) -> MoveRecord:
@@ -286,24 +288,10 @@ def load_work(conn: Connection, run_id: str) -> list[NodeWork]:
 def set_node_status(
     conn: Connection, run_id: str, outcomes: Iterable[tuple[str, NodeStatus, str]]
 ) -> None:
-    """Record ``(node, status, detail)`` for nodes of ``run_id`` (one executemany)."""
+    """Record ``(node, status, detail)`` for nodes of ``run_id`` (set-based)."""
     stamp = now()
-    params = [
-        {"k_node": node, "v_status": status, "v_detail": detail, "v_updated": stamp}
-        for node, status, detail in outcomes
-    ]
-    if not params:
-        return
-    query = (
-        move_nodes.update()
-        .where(move_nodes.c.run_id == run_id, move_nodes.c.node == sa.bindparam("k_node"))
-        .values(
-            status=sa.bindparam("v_status"),
-            detail=sa.bindparam("v_detail"),
-            updated=sa.bindparam("v_updated"),
-        )
-    )
-    conn.execute(query, params)
+    rows = [(run_id, node, status, detail, stamp) for node, status, detail in outcomes]
+    update_rows(conn, move_nodes, ("run_id", "node"), ("status", "detail", "updated"), rows)
 
 
 def set_move_state(

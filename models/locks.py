@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Connection
 
+from snflow.models.bulk import insert_rows, update_rows
 from snflow.models.errors import SnflowError
 from snflow.models.journal import locks, now
 from snflow.models.natsort import fold
@@ -118,26 +119,17 @@ def acquire_locks(
     values = {"run_id": run_id, "holder": holder, "host": host, "pid": pid, "since": now()}
     taken = list(current.items())
     if taken:
-        query = (
-            locks.update()
-            .where(
-                locks.c.node == sa.bindparam("k_node"),
-                locks.c.holder == sa.bindparam("k_holder"),
-            )
-            .values(**{k: sa.bindparam(f"v_{k}") for k in values})
-        )
-        params = [
-            {"k_node": node, "k_holder": lock.holder, **{f"v_{k}": v for k, v in values.items()}}
-            for node, lock in taken
-        ]
-        result = conn.execute(query, params)
-        if result.rowcount not in (-1, len(taken)):
+        columns = tuple(values)
+        rows = [(node, lock.holder, *values.values()) for node, lock in taken]
+        updated = update_rows(conn, locks, ("node", "holder"), columns, rows)
+        if updated not in (-1, len(taken)):
             raise NodesLocked(lock_holders(conn, [n for n, _ in taken]), alive)
     new = [n for n in nodes if n not in current]
     if new:
         # A concurrent taker that committed first makes this raise IntegrityError: the
         # transaction is then unusable, so the caller retries it (and this sees the rows).
-        conn.execute(locks.insert(), [{"node": n, **values} for n in new])
+        columns = ("node", *values)
+        insert_rows(conn, locks, columns, [(n, *values.values()) for n in new])
 
 
 def locked_by_run(conn: Connection, run_id: str) -> list[str]:

@@ -8,6 +8,8 @@ This module only declares; reading with inheritance lives in :mod:`snflow.models
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 
 __all__ = [
@@ -164,6 +166,7 @@ def row_is_disabled(disable: str | None) -> bool:
     return disable is not None and disable.strip().lower() not in _ENABLED
 
 
+@functools.cache  # the schema is fixed; this is asked per row of bulk changes
 def table_keys(name: str) -> tuple[str, ...]:
     """The key columns of table ``name``."""
     return tuple(c.name for c in TABLES[name].primary_key.columns)
