@@ -19,11 +19,13 @@ Not here: reading the database, resolving names, probing SNs, writing, running a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
+from snflow.models.gcpause import pauses_gc
 from snflow.models.natsort import fold, natural_sorted
 from snflow.models.snmove_interfaces import (
     MESSAGES,
@@ -196,12 +198,25 @@ def _computed_master(state: ClusterState, sn: str, network: Network) -> _Master 
 
 def _postscripts(state: ClusterState, node: NodeState, extra: MoveOptions) -> tuple[str, ...]:
     """Decision 3: syslog, then setupntp/mkresolvconf when listed, then ``-P``."""
-    before_boot = (*state.default_postscripts, *node.postscripts)
-    full = _unique((*before_boot, *state.default_postbootscripts, *node.postbootscripts))
-    if extra.postscripts == "all":
+    return _script_list(
+        (*state.default_postscripts, *node.postscripts),
+        (*state.default_postbootscripts, *node.postbootscripts),
+        extra.postscripts,
+    )
+
+
+# Cached: the nodes of a move share a few lists (their groups'), and this runs per node.
+@functools.lru_cache(maxsize=1024)
+def _script_list(
+    postscripts: tuple[str, ...],
+    postbootscripts: tuple[str, ...],
+    extra: tuple[str, ...] | str | None,
+) -> tuple[str, ...]:
+    full = _unique((*postscripts, *postbootscripts))
+    if extra == "all":
         return full if ALWAYS_SCRIPT in full else (ALWAYS_SCRIPT, *full)
     listed = tuple(s for s in CANDIDATE_SCRIPTS if s in full)
-    return _unique((ALWAYS_SCRIPT, *listed, *(extra.postscripts or ())))
+    return _unique((ALWAYS_SCRIPT, *listed, *(extra or ())))
 
 
 def _plan_node(
@@ -288,6 +303,7 @@ def _check_nodes(state: ClusterState, nodes: list[str]) -> list[str]:
     return errors
 
 
+@pauses_gc
 def plan_move(state: ClusterState, options: MoveOptions, selected: Sequence[str]) -> MovePlan:
     """Plan moving ``selected`` nodes (§5-§9, design decisions applied); never raises for data.
 
@@ -323,13 +339,19 @@ def plan_move(state: ClusterState, options: MoveOptions, selected: Sequence[str]
     plans: list[NodePlan] = []
     skipped: list[str] = []
     warnings: dict[str, list[str]] = {}
+    # Thousands of nodes share a few (SN, network) pairs: one master computation per pair.
+    masters: dict[tuple[str, Network], _Master | None] = {}
     for n, sn in new_sn.items():  # §7, §8
         node = state.nodes[n]
         network = node.network or network_of(node.ip, state.networks)
         if options.dest_n is not None:
             master = _Master(options.dest_n, address_of(options.dest_n, state.hosts))
+        elif network is None:
+            master = None
         else:
-            master = _computed_master(state, sn, network) if network else None
+            if (sn, network) not in masters:
+                masters[sn, network] = _computed_master(state, sn, network)
+            master = masters[sn, network]
         if master is None:
             errors.append(MESSAGES["no_xcatmaster"].format(node=n))
         elif node.servicenodes[:1] == (sn,) and node.xcatmaster == master.value:

@@ -25,6 +25,7 @@ from snflow.models.changes import ChangeSet, Staging, apply_changes
 from snflow.models.cluster import ClusterView
 from snflow.models.defspec import Column
 from snflow.models.errors import SnflowError
+from snflow.models.gcpause import pauses_gc
 from snflow.models.journal import (
     JournalEntry,
     MoveRecord,
@@ -140,6 +141,7 @@ def lock_nodes(
     )
 
 
+@pauses_gc
 def apply_move(
     conn: Connection, record: MoveRecord, plan: MovePlan, mark: int, holder: Holder
 ) -> list[NodeWork]:
@@ -240,6 +242,7 @@ def _undo_work(
     return works
 
 
+@pauses_gc
 def apply_undo(
     conn: Connection,
     record: MoveRecord,

@@ -17,6 +17,7 @@ Not here: running ``ip``, resolving names (the system resolver is I/O), AIX ``if
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
@@ -201,6 +202,9 @@ class Network(BaseModel):
         return self.gateway == XCATMASTER_KEYWORD
 
 
+# Both parsers are pure and see the same few strings thousands of times in one plan (every
+# node's address against every network row): ipaddress parsing was most of a 10k-node plan.
+@functools.lru_cache(maxsize=1 << 16)
 def _ip(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     try:
         return ipaddress.ip_address((text or "").strip())
@@ -219,6 +223,7 @@ def normalize_ip(text: str | None) -> str | None:
     return None if ip is None else str(ip)
 
 
+@functools.lru_cache(maxsize=1024)
 def _ip_network(net: str, mask: str) -> IPNetwork | None:
     net, mask = net.strip(), mask.strip().removeprefix("/")
     try:
@@ -334,10 +339,16 @@ def split_names(value: Any) -> Any:
     ('sn1', 'sn2', 'sn3')
     """
     if isinstance(value, str):
-        value = value.split(",")
+        return _split_comma(value)
     if isinstance(value, Iterable):
         return tuple(s.strip() for s in value if isinstance(s, str) and s.strip())
     return value
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_comma(value: str) -> tuple[str, ...]:
+    # Cached: thousands of nodes share a handful of "sn1,sn2" and postscript lists.
+    return tuple(name for name in (s.strip() for s in value.split(",")) if name)
 
 
 class NodeState(BaseModel):

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from snflow.models.cluster import ClusterView
 from snflow.models.defspec import Column
+from snflow.models.gcpause import pauses_gc
 from snflow.models.journal import journal_mark
 from snflow.models.schema import TABLES, row_is_disabled
 from snflow.models.snmove import (
@@ -121,6 +122,7 @@ def _host_candidates(options: MoveOptions, nodes: Iterable[NodeState], master: s
     return {n for n in names if n}
 
 
+@pauses_gc
 def read_move_state(conn: Connection, options: MoveOptions) -> MoveContext:
     """Select the nodes of ``options`` and read what planning their move needs."""
     view = ClusterView(conn)
