@@ -97,7 +97,9 @@ def resolve(
             raw = next((src[column] for src in sources if column in src), None)
         if raw is None:
             continue
-        value = regexattr.evaluate(node, raw) if regexattr.is_regex_value(raw) else raw
+        # Every regex form starts with / or |: the cheap test first (it runs per node and column).
+        regex = raw[:1] in ("/", "|") and regexattr.is_regex_value(raw)
+        value = regexattr.evaluate(node, raw) if regex else raw
         if value:
             result[column] = value
     return result

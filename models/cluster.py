@@ -9,13 +9,13 @@ It caches within its lifetime; make a new one per command or flow step.
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import cached_property
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from snflow.models import noderange
+from snflow.models import noderange, regexattr
 from snflow.models.attributes import parse_hierarchicalattrs, read_rows, resolve
 from snflow.models.defspec import Column, attribute_column
 from snflow.models.errors import DefinitionError
@@ -156,21 +156,34 @@ class ClusterView:
         result: dict[str, dict[Column, str]] = {n: {} for n in nodes}
         whole = len(nodes) * 2 > len(self.nodelist)
         for table, cols in by_table.items():
+            # One Column per column, not per node and value (10k nodes × 7 columns).
+            keyed = {c: Column(table, c) for c in cols}
             if table == "nodelist":
                 rows = read_rows(self.conn, "nodelist", None if whole else nodes, cols)
                 for node in nodes:
                     for c, v in rows.get(node, {}).items():
-                        result[node][Column(table, c)] = v
+                        result[node][keyed[c]] = v
                 continue
             if table not in NODE_KEYED_TABLES:
                 raise ValueError(f"{table} is not keyed by node")
             groups = {g for n in nodes for g in self.nodelist.get(n, ())}
             rows = read_rows(self.conn, table, None if whole else set(nodes) | groups, cols)
             hier = {c: d for c, d in self.hierarchical.items() if c in cols}
+            # A node with no row of its own gets its groups' values: the same for every node
+            # of the same group list, unless a group value is a regex (evaluated per node).
+            shared = not any(_has_regex(rows[g]) for g in groups if g in rows)
+            by_groups: dict[tuple[str, ...], dict[str, str]] = {}
             for node in nodes:
-                values = resolve(node, self.nodelist.get(node, ()), rows, cols, hier)
+                node_groups = self.nodelist.get(node, ())
+                if shared and node not in rows:
+                    values = by_groups.get(node_groups)
+                    if values is None:
+                        values = resolve(node, node_groups, rows, cols, hier)
+                        by_groups[node_groups] = values
+                else:
+                    values = resolve(node, node_groups, rows, cols, hier)
                 for c, v in values.items():
-                    result[node][Column(table, c)] = v
+                    result[node][keyed[c]] = v
         return result
 
     def column_values(self, nodes: Sequence[str], column: Column) -> dict[str, str]:
@@ -201,3 +214,7 @@ class ClusterView:
             if all(c.matches(have.get(columns[c.attr])) for c in conditions):
                 out.append(node)
         return out
+
+
+def _has_regex(row: Mapping[str, str]) -> bool:
+    return any(v[:1] in ("/", "|") and regexattr.is_regex_value(v) for v in row.values())

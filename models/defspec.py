@@ -9,8 +9,7 @@ manages are covered.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 __all__ = [
     "GROUP_OWN_ATTRS",
@@ -31,9 +30,12 @@ OBJECT_TYPES: tuple[ObjectType, ...] = ("node", "group", "network", "site")
 SITE_OBJECT = "clustersite"
 
 
-@dataclass(frozen=True, order=True)
-class Column:
-    """A database column as ``table.column``."""
+class Column(NamedTuple):
+    """A database column as ``table.column``.
+
+    A named tuple, not a dataclass: it keys the per-node attribute dicts (10k nodes ×
+    several columns per read), and a tuple's hash is C code, a dataclass's is Python.
+    """
 
     table: str
     column: str
