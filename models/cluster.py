@@ -169,20 +169,24 @@ class ClusterView:
             groups = {g for n in nodes for g in self.nodelist.get(n, ())}
             rows = read_rows(self.conn, table, None if whole else set(nodes) | groups, cols)
             hier = {c: d for c, d in self.hierarchical.items() if c in cols}
-            # A node with no row of its own gets its groups' values: the same for every node
-            # of the same group list, unless a group value is a regex (evaluated per node).
-            shared = not any(_has_regex(rows[g]) for g in groups if g in rows)
-            by_groups: dict[tuple[str, ...], dict[str, str]] = {}
+            # What a node's groups give is the same for every node of the same group list,
+            # unless a group value is a regex (evaluated per node) or a column combines
+            # values hierarchically: then every node is resolved on its own.
+            shared = not hier and not any(_has_regex(rows[g]) for g in groups if g in rows)
+            by_groups: dict[tuple[str, ...], dict[Column, str]] = {}
             for node in nodes:
                 node_groups = self.nodelist.get(node, ())
-                if shared and node not in rows:
-                    values = by_groups.get(node_groups)
-                    if values is None:
-                        values = resolve(node, node_groups, rows, cols, hier)
-                        by_groups[node_groups] = values
-                else:
-                    values = resolve(node, node_groups, rows, cols, hier)
-                for c, v in values.items():
+                own = rows.get(node)
+                if shared and not (own and _has_regex(own)):
+                    inherited = by_groups.get(node_groups)
+                    if inherited is None:
+                        inherited = by_groups[node_groups] = _inherited(node_groups, rows, keyed)
+                    values = result[node]
+                    values.update(inherited)
+                    if own:
+                        values.update((keyed[c], v) for c, v in own.items())
+                    continue
+                for c, v in resolve(node, node_groups, rows, cols, hier).items():
                     result[node][keyed[c]] = v
         return result
 
@@ -216,5 +220,17 @@ class ClusterView:
         return out
 
 
+def _inherited(
+    groups: Sequence[str], rows: Mapping[str, Mapping[str, str]], keyed: Mapping[str, Column]
+) -> dict[Column, str]:
+    """What ``groups`` give a node with no regex values in play: per column, the first
+    group that defines it (``rows`` hold only the columns read, with non-empty values)."""
+    values: dict[Column, str] = {}
+    for group in reversed(groups):
+        values.update((keyed[c], v) for c, v in rows.get(group, {}).items())
+    return values
+
+
 def _has_regex(row: Mapping[str, str]) -> bool:
-    return any(v[:1] in ("/", "|") and regexattr.is_regex_value(v) for v in row.values())
+    # Values are non-empty (read_rows drops empty ones); every regex form starts with / or |.
+    return any(value[0] in "/|" and regexattr.is_regex_value(value) for value in row.values())

@@ -217,6 +217,7 @@ def is_ip(text: str | None) -> bool:
     return _ip(text) is not None
 
 
+@functools.lru_cache(maxsize=1 << 16)  # per node and attribute in a plan
 def normalize_ip(text: str | None) -> str | None:
     """The canonical spelling of an IP literal (``fd00:0::1`` → ``fd00::1``); else ``None``."""
     ip = _ip(text)

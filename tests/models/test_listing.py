@@ -325,3 +325,64 @@ def test_where_over_several_types_skips_the_types_without_that_attribute(conn) -
     assert texts(report, "info") == ["cn1  (node)\ncn2  (node)"]
     with pytest.raises(DefinitionError, match="'bogus' is not a valid attribute name"):
         lsdef(conn, types="node,network", where=("bogus==1",))
+
+
+MIXED: dict[str, list[dict[str, str]]] = {
+    "nodelist": [
+        {"node": f"cn{i}", "groups": "rack1,compute" if i % 2 else "compute"} for i in range(1, 9)
+    ],
+    "noderes": [
+        {"node": "compute", "xcatmaster": "sn1b", "tftpserver": "t-compute", "monserver": "m1"},
+        {"node": "rack1", "tftpserver": "t-rack1", "monserver": "m2"},
+        {"node": "cn1", "xcatmaster": "own"},
+        {"node": "cn2", "xcatmaster": "|\\D+(\\d+)|sn($1+0)|"},
+        {"node": "cn3", "xcatmaster": "off", "disable": "1"},
+        {"node": "cn4", "tftpserver": "", "monserver": "m3"},
+    ],
+    "nodehm": [
+        {"node": "compute", "conserver": "|\\D+(\\d+)|cs($1%2)|"},
+        {"node": "cn5", "conserver": "own-cs"},
+    ],
+    "nodetype": [
+        {"node": "compute", "os": "rhels9", "arch": "x86_64"},
+        {"node": "rack1", "os": "rhels8"},
+        {"node": "cn6", "arch": "|\\D+(\\d+)|ppc($1+58)|"},
+    ],
+}
+
+
+@pytest.mark.parametrize("hierarchical", ["", "monserver"])
+def test_node_attributes_match_resolving_each_node_on_its_own(
+    db_url: str, hierarchical: str
+) -> None:
+    # node_attributes shares what groups give between nodes when it can: it must give
+    # exactly what resolve() gives node by node (own rows, regex values in node and group
+    # rows, disabled rows, empty values, hierarchical columns).
+    from snflow.models.attributes import parse_hierarchicalattrs, read_rows, resolve
+    from snflow.models.defspec import Column
+
+    seed(db_url, {**MIXED, "site": [{"key": "hierarchicalattrs", "value": hierarchical}]})
+    columns = {
+        "noderes": ["xcatmaster", "tftpserver", "monserver"],
+        "nodehm": ["conserver"],
+        "nodetype": ["os", "arch"],
+    }
+    with db.read_connection(db_url) as connection:
+        view = ClusterView(connection)
+        nodes = sorted(view.nodelist)
+        got = view.node_attributes(nodes, [Column(t, c) for t, cs in columns.items() for c in cs])
+        hier = parse_hierarchicalattrs(hierarchical)
+        for table, cols in columns.items():
+            rows = read_rows(connection, table, None, cols)
+            for node in nodes:
+                wanted = resolve(node, view.nodelist[node], rows, cols, hier)
+                assert {c.column: v for c, v in got[node].items() if c.table == table} == wanted
+    assert got["cn2"][Column("noderes", "xcatmaster")] == "sn2"
+    assert got["cn3"][Column("noderes", "xcatmaster")] == "sn1b"
+    assert got["cn4"][Column("noderes", "tftpserver")] == "t-compute"
+    assert got["cn3"][Column("noderes", "tftpserver")] == "t-rack1"
+    assert got["cn4"][Column("noderes", "monserver")] == ("m3,m1" if hierarchical else "m3")
+    assert got["cn7"][Column("nodehm", "conserver")] == "cs1"
+    assert got["cn5"][Column("nodetype", "os")] == "rhels8"
+    assert got["cn6"][Column("nodetype", "arch")] == "ppc64"
+    assert got["cn6"][Column("nodetype", "os")] == "rhels9"

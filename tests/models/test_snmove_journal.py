@@ -18,6 +18,7 @@ from snflow.models import db
 from snflow.models.journal import (
     JOURNAL_TABLES,
     MoveRecord,
+    NodeWork,
     UnknownRunError,
     find_run,
     load_entries,
@@ -262,3 +263,11 @@ def test_runs_are_found_by_id_or_prefix_and_node_status_is_recorded(url: str) ->
 def test_lock_holder_is_comparable_for_grouping_messages() -> None:
     a = LockHolder(run_id="r", holder="h", host="mn", pid=1, since="t")
     assert {a: 1}[LockHolder(run_id="r", holder="h", host="mn", pid=1, since="t")] == 1
+
+
+def test_work_rows_carry_every_column_of_move_nodes_and_every_field_of_node_work() -> None:
+    from snflow.models import journal
+
+    assert set(journal._WORK_COLUMNS) == set(journal.move_nodes.c.keys())
+    assert set(journal._WORK_COLUMNS) == {*NodeWork.model_fields, "run_id", "updated"}
+    assert set(journal._ENTRY_COLUMNS) == set(journal.journal.c.keys()) - {"id"}

@@ -883,3 +883,17 @@ def test_planning_modules_import_nothing_that_does_io() -> None:
             "snflow.models.errors", "snflow.models.gcpause", "snflow.models.natsort",
             "snflow.models.snmove_interfaces",
         }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [(" 10.0.0.1 ", "10.0.0.1"), ("fd00:0::1", "fd00::1"), ("FD00::ABCD", "fd00::abcd"),
+     ("256.0.0.1", None), ("010.0.0.1", None), ("10.0.0", None), ("sn1", None), ("", None),
+     (None, None)],
+)  # fmt: skip
+def test_normalize_ip_gives_the_canonical_spelling_or_none(
+    text: str | None, canonical: str | None
+) -> None:
+    # Cached per value: asking twice (as a plan does per node) gives the same answer.
+    assert snmove_interfaces.normalize_ip(text) == canonical
+    assert snmove_interfaces.normalize_ip(text) == canonical
