@@ -18,6 +18,7 @@ the dialect.
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Iterator, Sequence
 
 import sqlalchemy as sa
@@ -107,7 +108,7 @@ def _sqlite_batches(conn: Connection, head: str, tail: str, width: int, rows: Se
     for start in range(0, len(rows), per_batch):
         batch = rows[start : start + per_batch]
         sql = head + ", ".join([group] * len(batch)) + tail
-        count += conn.exec_driver_sql(sql, tuple(v for row in batch for v in row)).rowcount
+        count += conn.exec_driver_sql(sql, tuple(itertools.chain.from_iterable(batch))).rowcount
     return count
 
 

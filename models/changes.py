@@ -43,7 +43,10 @@ class RowChange:
     @property
     def changed_columns(self) -> list[str]:
         before, after = self.before or {}, self.after or {}
-        return [c for c in sorted(before.keys() | after.keys()) if before.get(c) != after.get(c)]
+        # One pass over each row (this runs per changed row: 10^4 rows of 20 columns).
+        changed = {c for c, v in after.items() if before.get(c) != v}
+        changed.update(c for c, v in before.items() if v is not None and c not in after)
+        return sorted(changed)
 
 
 @dataclass(frozen=True, slots=True)
