@@ -8,7 +8,8 @@ processes (Python start included, as a user sees it):
 * ``snflow lsdef -i servicenode,xcatmaster`` on 10,000 nodes (one group range).
 
 Targets (issue 2): nodels of 100k < 2 s, lsdef of 10k < 3 s, cost growing linearly.
-Run: ``.venv/bin/python bench/definitions.py [--nodes N] [--backend sqlite|postgres|both]``.
+Run: ``.venv/bin/python bench/definitions.py [--nodes N] [--runs 3]
+[--backend sqlite|postgres|both]``; each read command's figure is the median of ``--runs``.
 PostgreSQL uses a throw-away server from ``tests/pg.py``.
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,18 +54,30 @@ def timed(argv: list[str], env: dict[str, str], stdin: str | None = None) -> tup
     return wall, proc.stdout
 
 
-def run_backend(name: str, url: str, home: Path, nodes: int) -> dict[str, float]:
+def median_of(runs: int, argv: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """The median wall time of ``runs`` runs of a read-only command (timings here vary by
+    a fifth from run to run), and its output."""
+    walls, out = [], ""
+    for _ in range(runs):
+        wall, out = timed(argv, env)
+        walls.append(wall)
+    return statistics.median(walls), out
+
+
+def run_backend(name: str, url: str, home: Path, nodes: int, runs: int) -> dict[str, float]:
     env = {**os.environ, "SNFLOW_HOME": str(home), "SNFLOW_DATABASE_URL": url}
     create, _ = timed([SNFLOW, "mkdef", "-z"], env, stanza(nodes, 100))
     big = f"cn[000001-{nodes:06d}]"
     small_n = nodes // 10
     small = f"cn[000001-{small_n:06d}]"
-    nodels_big, out = timed([SNFLOW, "nodels", big], env)
+    nodels_big, out = median_of(runs, [SNFLOW, "nodels", big], env)
     assert len(out.splitlines()) == nodes, "nodels printed the wrong number of nodes"
-    nodels_small, _ = timed([SNFLOW, "nodels", small], env)
-    lsdef_small, out = timed([SNFLOW, "lsdef", "-i", "servicenode,xcatmaster", small], env)
+    nodels_small, _ = median_of(runs, [SNFLOW, "nodels", small], env)
+    lsdef_small, out = median_of(
+        runs, [SNFLOW, "lsdef", "-i", "servicenode,xcatmaster", small], env
+    )
     assert out.count("servicenode=") == small_n
-    lsdef_big, _ = timed([SNFLOW, "lsdef", "-i", "servicenode,xcatmaster", big], env)
+    lsdef_big, _ = median_of(runs, [SNFLOW, "lsdef", "-i", "servicenode,xcatmaster", big], env)
     figures = {
         "create": create,
         "nodels_big": nodels_big,
@@ -71,7 +85,7 @@ def run_backend(name: str, url: str, home: Path, nodes: int) -> dict[str, float]
         "lsdef_small": lsdef_small,
         "lsdef_big": lsdef_big,
     }
-    print(f"\n== {name}: {nodes:,} nodes in 100 groups")
+    print(f"\n== {name}: {nodes:,} nodes in 100 groups (reads: median of {runs} runs)")
     print(f"  bulk create (mkdef -z)               {create:7.2f} s")
     print(f"  nodels {big:<24}     {nodels_big:7.2f} s   (target < 2 s)")
     print(f"  nodels {small:<24}     {nodels_small:7.2f} s")
@@ -87,19 +101,22 @@ def run_backend(name: str, url: str, home: Path, nodes: int) -> dict[str, float]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3, help="runs per read command (median)")
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="snflow-bench-") as tmp:
         home = Path(tmp)
         if args.backend in ("sqlite", "both"):
-            run_backend("SQLite", f"sqlite:///{home}/bench.sqlite", home / "sqlite", args.nodes)
+            run_backend(
+                "SQLite", f"sqlite:///{home}/bench.sqlite", home / "sqlite", args.nodes, args.runs
+            )
         if args.backend in ("postgres", "both"):
             sys.path.insert(0, str(ROOT / "tests"))
             from pg import PostgresServer
 
             with PostgresServer() as server:
                 url = server.create_database("bench")
-                run_backend("PostgreSQL", url, home / "pg", args.nodes)
+                run_backend("PostgreSQL", url, home / "pg", args.nodes, args.runs)
 
 
 if __name__ == "__main__":

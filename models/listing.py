@@ -383,6 +383,20 @@ def list_nodes(
     nodes = list(view.expand_or_raise(noderange)) if noderange else natural_sorted(view.nodelist)
     cols = {c for _, c in shown} | {c for _, c in filters}
     values = view.node_attributes(nodes, cols) if cols else {}
+    # Plain names need no per-node work (nodels of 10^5 nodes).
+    lines = _node_lines(nodes, shown, filters, values) if shown or filters else nodes
+    report = CommandReport()
+    if lines:
+        report.info("\n".join(lines))
+    return report
+
+
+def _node_lines(
+    nodes: Sequence[str],
+    shown: Sequence[tuple[str, Column]],
+    filters: Sequence[tuple[Condition, Column]],
+    values: Mapping[str, Mapping[Column, str]],
+) -> list[str]:
     key_cols = {Column(t, k.name) for t in _NODE_TABLES for k in TABLES[t].primary_key}
     lines: list[str] = []
     for node in nodes:
@@ -395,10 +409,7 @@ def list_nodes(
             lines.append(f"{node}: {_value(node, shown[0][1], have, key_cols)}")
         else:
             lines += [f"{node}: {lab}: {_value(node, c, have, key_cols)}" for lab, c in shown]
-    report = CommandReport()
-    if lines:
-        report.info("\n".join(lines))
-    return report
+    return lines
 
 
 def _value(node: str, col: Column, have: Mapping[Column, str], key_cols: set[Column]) -> str:
