@@ -11,6 +11,7 @@ from prefect import flow
 from prefect.futures import as_completed
 from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from snflow.models.natsort import fold
 from snflow.models.remote import XdshReport, XdshRequest, batch_nodes
@@ -35,7 +36,12 @@ def xdsh(request: XdshRequest) -> State:
         primary = {n: (r.via[0].name if r.via else None) for n, r in routes.items()}
         batches = batch_nodes(primary)
         progress = start_progress(f"xdsh on {len(routes)} nodes")
-        futures = [run_command_batch.submit(b, routes, request) for b in batches]
+        # Each batch gets its own routes, quoted: Prefect would otherwise walk every
+        # route model of every batch looking for futures (there are none).
+        futures = [
+            run_command_batch.submit(b, quote({n: routes[n] for n in b.nodes}), request)
+            for b in batches
+        ]
         results, done = [], 0
         for future in as_completed(futures):
             batch_results = future.result()

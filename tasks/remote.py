@@ -16,7 +16,7 @@ from prefect.cache_policies import NO_CACHE
 from snflow.models.remote import NodeResult, RemoteBatch, XdshRequest
 from snflow.models.routes import Route
 from snflow.tasks.runtime import run_resources
-from snflow.tasks.ssh import CommandResult, SshPool, build_command, failed_result, map_routes
+from snflow.tasks.ssh import CommandResult, SshPool, build_command, failed_result
 
 __all__ = ["SCRIPT_DIR", "run_command_batch", "xdsh_command"]
 
@@ -72,14 +72,8 @@ def run_command_batch(
     res = run_resources(request.fanout)
     script = Path(request.script).read_bytes() if request.script else None
 
-    def bounded(route: Route) -> CommandResult:
-        with res.fanout:
-            return _one(res.pool, route, request, script)
+    def one(route: Route) -> CommandResult:
+        return _one(res.pool, route, request, script)
 
-    results = map_routes(
-        bounded,
-        [routes[n] for n in batch.nodes],
-        fanout=min(res.limit, len(batch.nodes)),
-        on_error=failed_result,
-    )
+    results = res.map(one, [routes[n] for n in batch.nodes], on_error=failed_result)
     return [_to_result(r, request.verify) for r in results]

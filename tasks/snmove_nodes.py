@@ -42,7 +42,6 @@ from snflow.tasks.ssh import (
     HostKeyError,
     SshError,
     SshPool,
-    map_routes,
 )
 
 __all__ = ["NodeRunSettings", "retry_transient", "run_node_batch"]
@@ -162,12 +161,9 @@ def run_node_batch(
             return [_outcome(by_node[n], "failed", why, {}) for n in nodes]
 
     def one(route: Route) -> NodeOutcome:
-        with res.fanout:
-            return _work_on_node(res.pool, route, by_node[route.node], env, scripts, settings)
+        return _work_on_node(res.pool, route, by_node[route.node], env, scripts, settings)
 
     def failed(route: Route, exc: Exception) -> NodeOutcome:
         return _outcome(by_node[route.node], "failed", str(exc) or repr(exc), {})
 
-    return map_routes(
-        one, [routes[n] for n in nodes], fanout=min(res.limit, len(nodes)), on_error=failed
-    )
+    return res.map(one, [routes[n] for n in nodes], on_error=failed)

@@ -32,7 +32,7 @@ from snflow.models.xdcp import DeliveryGroup, LocalItem, XdcpRequest
 from snflow.models.xdcp_report import XdcpNodeResult
 from snflow.models.xdcp_shell import Delivery, from_file, pull_command, rel
 from snflow.tasks.runtime import run_resources
-from snflow.tasks.ssh import CommandResult, failed_result, map_routes
+from snflow.tasks.ssh import CommandResult, failed_result
 from snflow.tasks.xdcp import ARCHIVE_DIR, node_result
 from snflow.tasks.xdcp_files import inventory, payload_tar, read_synclist
 
@@ -89,12 +89,10 @@ def deliver_from_management_node(
 
         def one(route: Route, command: str = group.command, data: bytes = payload) -> CommandResult:
             archive = f"{ARCHIVE_DIR}/.snflow-xdcp-{uuid.uuid4().hex[:12]}.tar"
-            with res.fanout:
-                res.pool.put(route, data, archive, mode=0o600)
-                return res.pool.run(route, from_file(command, archive), timeout=request.timeout)
+            res.pool.put(route, data, archive, mode=0o600)
+            return res.pool.run(route, from_file(command, archive), timeout=request.timeout)
 
-        done = map_routes(one, [routes[n] for n in group.nodes], fanout=res.limit,
-                          on_error=failed_result)  # fmt: skip
+        done = res.map(one, [routes[n] for n in group.nodes], on_error=failed_result)
         results += [node_result(_as_delivery(r), r.node, None, request) for r in done]
     return results
 
@@ -126,8 +124,7 @@ def pull_from_management_node(
         if not target.is_dir():
             message = f"Cannot copy to target {target}. Directory does not exist."
             return CommandResult(node=route.node, outcome="failed", message=message)
-        with res.fanout:
-            result = res.pool.run(route, pull_command(source), timeout=request.timeout)
+        result = res.pool.run(route, pull_command(source), timeout=request.timeout)
         if result.ok:
             try:
                 _unpack(result.stdout, member, target / f"{name}._{route.node}")
@@ -137,5 +134,5 @@ def pull_from_management_node(
             return result.model_copy(update={"stdout": b""})
         return result
 
-    done = map_routes(one, [routes[n] for n in nodes], fanout=res.limit, on_error=failed_result)
+    done = res.map(one, [routes[n] for n in nodes], on_error=failed_result)
     return [node_result(_as_delivery(r), r.node, None, request) for r in done]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import TypeVar
 
 from snflow.models.routes import Route
@@ -34,14 +34,15 @@ def map_routes(
     routes: Mapping[str, Route] | Iterable[Route],
     fanout: int | None = None,
     on_error: Callable[[Route, Exception], T] | None = None,
+    executor: Executor | None = None,
 ) -> list[T]:
     """``fn(route)`` for every route, ``fanout`` at a time (default ``settings.fanout``),
     in the routes' order. An exception from ``fn`` goes to ``on_error(route, exc)``, whose
-    value takes its place (without ``on_error`` it is raised after all have finished)."""
+    value takes its place (without ``on_error`` it is raised after all have finished).
+    With ``executor``, the work goes to it (its size is the limit; ``fanout`` is unused)."""
     items = _as_list(routes)
     if not items:
         return []
-    workers = max(1, min(fanout or get_settings().fanout, len(items)))
 
     def call(route: Route) -> T:
         try:
@@ -51,6 +52,9 @@ def map_routes(
                 raise
             return on_error(route, exc)
 
+    if executor is not None:
+        return [f.result() for f in [executor.submit(call, route) for route in items]]
+    workers = max(1, min(fanout or get_settings().fanout, len(items)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="snflow-ssh") as pool:
         futures = [pool.submit(call, route) for route in items]
         return [f.result() for f in futures]
