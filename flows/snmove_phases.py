@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from prefect.futures import as_completed
 from prefect.states import Completed, Failed, State
+from prefect.utilities.annotations import quote
 
 from snflow.models.journal import MoveRecord, NodeWork
 from snflow.models.natsort import fold
@@ -188,7 +189,21 @@ def work_on_nodes(
     settings = NodeRunSettings(fanout=request.fanout, command_timeout=request.command_timeout)
     batches = batch_nodes({w.node: w.new_sn for w in works}, max_batch=MAX_BATCH)
     progress = start_progress(f"snmove: work on {len(works)} nodes")
-    futures = [run_node_batch.submit(b, works, env, routes, scripts, settings) for b in batches]
+    # Each batch gets its own nodes' work and routes; the shared inputs are quoted so that
+    # Prefect does not walk thousands of models per batch looking for futures (none).
+    futures = []
+    for b in batches:
+        mine = set(b.nodes)
+        futures.append(
+            run_node_batch.submit(
+                b,
+                quote([w for w in works if w.node in mine]),
+                quote(env),
+                quote({n: routes[n] for n in b.nodes if n in routes}),
+                quote(scripts),
+                settings,
+            )
+        )
     outcomes: list[NodeOutcome] = []
     for future in as_completed(futures):
         batch = future.result()
