@@ -65,3 +65,30 @@ def _routes(*nodes: str) -> list[Route]:
     from snflow.models.routes import plan_routes
 
     return list(plan_routes(nodes, {}, {}, set(), 22).values())
+
+
+def test_run_resources_share_one_bound_across_concurrent_batches(
+    bed: SshTestBed, tmp_path: Path
+) -> None:
+    # Two batch tasks of one run hand their nodes to the run's workers at the same time:
+    # the run's limit holds across both, and each gets its own results back in order.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from snflow.tasks.runtime import RunResources
+
+    res = RunResources(pool=SshPool(bed.settings(tmp_path)), limit=3)
+    try:
+
+        def batch(nodes: list[str]) -> list[str]:
+            def one(route: Route) -> str:
+                return res.pool.run(route, f"sleep 0.2; echo {route.node}").stdout_text.strip()
+
+            return res.map(one, bed.routes(*nodes))
+
+        with ThreadPoolExecutor(2) as tasks:
+            first, second = tasks.map(batch, [CNS[:6], CNS[6:]])
+    finally:
+        res.close()
+    assert (first, second) == (CNS[:6], CNS[6:])
+    assert 2 <= bed.total.max_sessions <= 3
+    assert bed.total.commands == 12
