@@ -191,19 +191,18 @@ def work_on_nodes(
     progress = start_progress(f"snmove: work on {len(works)} nodes")
     # Each batch gets its own nodes' work and routes; the shared inputs are quoted so that
     # Prefect does not walk thousands of models per batch looking for futures (none).
-    futures = []
-    for b in batches:
-        mine = set(b.nodes)
-        futures.append(
-            run_node_batch.submit(
-                b,
-                quote([w for w in works if w.node in mine]),
-                quote(env),
-                quote({n: routes[n] for n in b.nodes if n in routes}),
-                quote(scripts),
-                settings,
-            )
+    by_node = {w.node: w for w in works}
+    futures = [
+        run_node_batch.submit(
+            b,
+            quote([by_node[n] for n in b.nodes]),
+            quote(env),
+            quote({n: routes[n] for n in b.nodes if n in routes}),
+            quote(scripts),
+            settings,
         )
+        for b in batches
+    ]
     outcomes: list[NodeOutcome] = []
     for future in as_completed(futures):
         batch = future.result()
